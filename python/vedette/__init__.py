@@ -1,0 +1,46 @@
+"""vedette: compile threat-indicator feeds into indexes and match logs and flows against them.
+
+>>> import vedette
+>>> index = vedette.compile(["evil.example", "203.0.113.0/24"])
+>>> [(m.kind, m.indicators[0].value) for m in index.find("GET http://a.evil.example/ 203.0.113.9")]
+[('domain', 'evil.example'), ('ipv4', '203.0.113.0/24')]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from vedette import exceptions
+from vedette._core import Index, IndexBuilder, Indicator, LoadReport, Match, __version__
+from vedette.exceptions import (
+    BuildError,
+    FeedError,
+    IndexFormatError,
+    IndicatorError,
+    VedetteError,
+)
+
+
+def compile(values: Iterable[str], *, source: str | None = None) -> Index:
+    """Compiles bare values (kinds inferred) into an index: a shortcut for scripts."""
+    builder = IndexBuilder()
+    for value in values:
+        builder.add(value, source=source)
+    return builder.build()
+
+
+__all__ = [
+    "BuildError",
+    "FeedError",
+    "Index",
+    "IndexBuilder",
+    "IndexFormatError",
+    "Indicator",
+    "IndicatorError",
+    "LoadReport",
+    "Match",
+    "VedetteError",
+    "__version__",
+    "compile",
+    "exceptions",
+]

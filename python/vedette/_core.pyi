@@ -1,0 +1,157 @@
+"""Type stubs of the compiled core (``vedette._core``)."""
+
+import os
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+KindName = Literal[
+    "ipv4", "ipv6", "domain", "hostname", "url", "email",
+    "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "string",
+]
+TlpName = Literal["clear", "green", "amber", "amber+strict", "red"]
+FormatName = Literal["lines", "csv"]
+TimeLike = datetime | str | float | int
+
+class Indicator:
+    """One indicator record: a canonical value, its kind and its feed's metadata."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def value(self) -> str: ...
+    @property
+    def kind(self) -> KindName: ...
+    @property
+    def source(self) -> str | None: ...
+    @property
+    def ref(self) -> str | None: ...
+    @property
+    def confidence(self) -> int | None: ...
+    @property
+    def tlp(self) -> TlpName | None: ...
+    @property
+    def tags(self) -> list[str]: ...
+    @property
+    def valid_from(self) -> datetime | None: ...
+    @property
+    def valid_until(self) -> datetime | None: ...
+    @property
+    def description(self) -> str | None: ...
+
+class Match:
+    """One occurrence in the text, with every valid indicator record that explains it.
+
+    ``start``/``end`` are a half-open span: byte offsets for bytes, character offsets for str.
+    """
+
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def kind(self) -> KindName: ...
+    @property
+    def indicators(self) -> list[Indicator]: ...
+
+class LoadReport:
+    """What one ``IndexBuilder.load`` did."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def format(self) -> FormatName | None: ...
+    @property
+    def loaded(self) -> int: ...
+    @property
+    def skipped(self) -> dict[str, int]:
+        """Skipped records per reason."""
+    @property
+    def errors(self) -> list[tuple[int | None, str, str]]:
+        """``(line, reason, message)`` of the first bad records."""
+    @property
+    def masked_host_bits(self) -> int:
+        """Networks given with host bits set, loaded masked."""
+
+class Index:
+    """A compiled, immutable set of indicators; safe to share between threads."""
+
+    def find(self, data: bytes | str, *, at: TimeLike | None = None) -> list[Match]:
+        """Every occurrence of every indicator valid at ``at`` (default: now)."""
+    def is_match(self, data: bytes | str, *, at: TimeLike | None = None) -> bool:
+        """Whether any indicator occurs in ``data``; stops at the first."""
+    def lookup(
+        self, value: str, kind: KindName | None = None, *, at: TimeLike | None = None
+    ) -> list[Indicator]:
+        """The records one observed field value hits (parent domains and covering networks
+        included)."""
+    def indicators(self) -> list[Indicator]:
+        """Every record, in id order: ``indicators()[i].id == i``."""
+    def indicator(self, id: int) -> Indicator:
+        """The record with id ``id``; ``IndexError`` when there is none."""
+    def stats(self) -> dict[str, object]:
+        """``entries``, ``records``, ``kinds`` (entries per kind) and ``memory`` (bytes)."""
+    def match_ipv4(
+        self, addresses: npt.NDArray[np.uint32], *, at: TimeLike | None = None
+    ) -> npt.NDArray[np.bool_]:
+        """A mask of the addresses (host-order uint32) that an indicator covers."""
+    def match_ipv6(
+        self, addresses: npt.NDArray[np.uint8], *, at: TimeLike | None = None
+    ) -> npt.NDArray[np.bool_]:
+        """A mask of the addresses (an ``(n, 16)`` uint8 array, network order) hit."""
+    def match_flows(
+        self,
+        src: npt.NDArray[np.uint32],
+        dst: npt.NDArray[np.uint32],
+        *,
+        at: TimeLike | None = None,
+    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+        """``(rows, indicator_ids)``: one pair per flow and indicator that its source or
+        destination hits."""
+    def to_bytes(self) -> bytes: ...
+    @staticmethod
+    def from_bytes(data: bytes) -> Index:
+        """Reads ``to_bytes`` output; ``IndexFormatError`` on anything else."""
+    def save(self, path: str | os.PathLike[str]) -> None: ...
+    @staticmethod
+    def load(path: str | os.PathLike[str]) -> Index:
+        """Reads a saved index; ``IndexFormatError`` when it is not a valid one."""
+    def __reduce__(self) -> tuple[object, tuple[bytes]]: ...
+    def __len__(self) -> int:
+        """The number of distinct ``(kind, value)`` entries."""
+
+class IndexBuilder:
+    """Collects indicators, then compiles them into an ``Index``."""
+
+    def __init__(self) -> None: ...
+    def add(
+        self,
+        value: str,
+        kind: KindName | None = None,
+        *,
+        source: str | None = None,
+        confidence: int | None = None,
+        tlp: TlpName | None = None,
+        tags: list[str] = ...,
+        ref: str | None = None,
+        valid_from: TimeLike | None = None,
+        valid_until: TimeLike | None = None,
+        description: str | None = None,
+    ) -> None:
+        """Adds one indicator; ``IndicatorError`` when the value is not valid."""
+    def load(
+        self,
+        feed: bytes | str | os.PathLike[str],
+        format: FormatName | None = None,
+        *,
+        source: str | None = None,
+        kind: KindName | None = None,
+        strict: bool = False,
+    ) -> LoadReport:
+        """Loads a feed file or its bytes (gzip inflated, format sniffed)."""
+    def build(self) -> Index: ...
+    def __len__(self) -> int: ...

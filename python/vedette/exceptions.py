@@ -1,0 +1,54 @@
+"""The exceptions vedette raises. Each subclasses what callers already catch."""
+
+from __future__ import annotations
+
+
+class VedetteError(Exception):
+    """Base class of every vedette error."""
+
+
+class FeedError(VedetteError, ValueError):
+    """A feed record could not be loaded (strict mode), or a feed could not be read.
+
+    ``source`` names the feed (its path, or ``<bytes>``); ``line`` is the 1-based line or
+    record number, when there is one.
+    """
+
+    def __init__(self, message: str, source: str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.source = source
+        self.line = line
+
+    def __reduce__(self):  # keep the attributes through pickling
+        return (type(self), (str(self), self.source, self.line))
+
+
+class IndicatorError(VedetteError, ValueError):
+    """A value is not a valid indicator of its kind. ``kind`` may be None (inferred)."""
+
+    def __init__(self, message: str, kind: str | None = None, value: str | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.value = value
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.kind, self.value))
+
+
+class BuildError(VedetteError):
+    """The indicators exceed a limit of the index."""
+
+
+class IndexFormatError(VedetteError, ValueError):
+    """Bytes or a file are not a valid saved index: truncated, corrupted, of another
+    version, or hostile. ``offset`` is where reading stopped making sense."""
+
+    def __init__(self, message: str, offset: int | None = None):
+        super().__init__(message)
+        self.offset = offset
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.offset))
+
+
+__all__ = ["BuildError", "FeedError", "IndexFormatError", "IndicatorError", "VedetteError"]

@@ -1,0 +1,201 @@
+//! [`IndexBuilder`]: collects indicators (one by one or from feeds), puts each in
+//! canonical form, merges duplicates, and compiles an [`Index`].
+
+pub(crate) mod ip;
+pub(crate) mod tables;
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+
+use crate::error::{BuildError, FeedError, IndicatorError};
+use crate::feed::{self, Format, RawRecord};
+use crate::index::{Entry, Index};
+use crate::indicator::{Kind, Meta};
+use crate::normalize::{self, Normalized};
+
+/// How many errors a load report keeps in full; the rest are only counted.
+const REPORT_ERRORS: usize = 20;
+
+/// Collects indicators and compiles them into an [`Index`]. Reusable: `build` can be
+/// called again after more `add`s.
+///
+/// # Example
+/// ```
+/// use vedette_core::{IndexBuilder, Kind, Meta};
+///
+/// let mut builder = IndexBuilder::new();
+/// builder.add("EVIL.example.", None, Meta::default())?;
+/// builder.add("mail.evil.example", Some(Kind::Hostname), Meta::default())?;
+/// let index = builder.build()?;
+/// assert_eq!(index.len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct IndexBuilder {
+    ids: FxHashMap<(Kind, Box<str>), u32>,
+    entries: Vec<Entry>,
+    /// `(entry, meta)` in the order added; duplicates are merged at build time.
+    records: Vec<(u32, Meta)>,
+}
+
+/// Options of [`IndexBuilder::load`].
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Names the feed in errors and reports (a file name, say).
+    pub name: String,
+    /// The format; sniffed from the bytes when `None`.
+    pub format: Option<Format>,
+    /// The `source` given to records whose feed names none.
+    pub source: Option<String>,
+    /// The kind of every value of a one-value-per-line list, instead of inferring it.
+    pub kind: Option<Kind>,
+    /// Stop at the first bad record with its error, instead of skipping it.
+    pub strict: bool,
+}
+
+/// What a load did: records loaded, records skipped by reason, the first errors in full.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    pub name: String,
+    pub format: Option<Format>,
+    pub loaded: usize,
+    /// Skipped records per reason.
+    pub skipped: BTreeMap<String, usize>,
+    /// The first bad records, with their line and reason.
+    pub errors: Vec<FeedError>,
+    /// Networks given with host bits set, loaded masked.
+    pub masked_host_bits: usize,
+}
+
+impl LoadReport {
+    fn skip(&mut self, err: FeedError) {
+        *self.skipped.entry(err.category().to_string()).or_default() += 1;
+        if self.errors.len() < REPORT_ERRORS {
+            self.errors.push(err);
+        }
+    }
+
+    /// The number of records skipped, all reasons together.
+    pub fn skipped_total(&self) -> usize {
+        self.skipped.values().sum()
+    }
+}
+
+impl IndexBuilder {
+    pub fn new() -> IndexBuilder {
+        IndexBuilder::default()
+    }
+
+    /// Adds one indicator: `value` in any accepted form of `kind` (inferred when `None`).
+    ///
+    /// # Errors
+    /// When `value` is not a valid indicator of that kind; nothing is added then.
+    pub fn add(&mut self, value: &str, kind: Option<Kind>, meta: Meta) -> Result<&mut Self, IndicatorError> {
+        let normalized = normalize::normalize(value, kind, false)?;
+        self.add_normalized(normalized, meta);
+        Ok(self)
+    }
+
+    fn add_normalized(&mut self, n: Normalized, meta: Meta) {
+        let entries = &mut self.entries;
+        let value: Box<str> = n.value.into_boxed_str();
+        let entry = *self.ids.entry((n.kind, value.clone())).or_insert_with(|| {
+            entries.push(Entry { kind: n.kind, value, ip: n.ip });
+            (entries.len() - 1) as u32
+        });
+        self.records.push((entry, meta));
+    }
+
+    /// The number of distinct entries added so far.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Loads a feed (gzip inflated transparently): every good record is added, every bad
+    /// one is counted in the report with its line and reason.
+    ///
+    /// # Errors
+    /// With `strict`, the first bad record; otherwise only a feed that cannot be read at
+    /// all (corrupt compression, a CSV without a value column).
+    pub fn load(&mut self, data: &[u8], options: &LoadOptions) -> Result<LoadReport, FeedError> {
+        let name = if options.name.is_empty() { "<bytes>" } else { options.name.as_str() };
+        let data = feed::decompress(data, name)?;
+        let format = options.format.unwrap_or_else(|| feed::sniff(&data));
+        let mut report = LoadReport { name: name.to_string(), format: Some(format), ..LoadReport::default() };
+        let mut sink = |parsed: Result<RawRecord<'_>, FeedError>| -> Result<(), FeedError> {
+            let outcome = parsed.and_then(|record| self.load_record(record, name, options, &mut report));
+            match outcome {
+                Ok(()) => Ok(()),
+                Err(err) if options.strict => Err(err),
+                Err(err) => {
+                    report.skip(err);
+                    Ok(())
+                }
+            }
+        };
+        feed::parse(format, &data, name, &mut sink)?;
+        Ok(report)
+    }
+
+    fn load_record(
+        &mut self,
+        mut record: RawRecord<'_>,
+        name: &str,
+        options: &LoadOptions,
+        report: &mut LoadReport,
+    ) -> Result<(), FeedError> {
+        let kind = record.kind.or(options.kind);
+        let normalized = normalize::normalize(&record.value, kind, options.strict)
+            .map_err(|e| FeedError::from_indicator(name, Some(record.line), &e))?;
+        // A bare value of a list that looks like no indicator kind is most often a header
+        // or a stray word ("ip addresses:"): loading it as a string would match text
+        // everywhere. Strings come from lists only when the caller says kind=string.
+        if normalized.kind == Kind::String && kind.is_none() {
+            return Err(FeedError::new(
+                name,
+                Some(record.line),
+                "not an indicator",
+                format!(
+                    "{:?} is no ip, host, url, email or hash (load with kind string to keep it)",
+                    record.value
+                ),
+            ));
+        }
+        report.masked_host_bits += usize::from(normalized.masked_host_bits);
+        if record.meta.source.is_none() {
+            record.meta.source.clone_from(&options.source);
+        }
+        self.add_normalized(normalized, record.meta);
+        report.loaded += 1;
+        Ok(())
+    }
+
+    /// Compiles everything added so far into an index. Identical records of one entry
+    /// (the same value from the same source with the same metadata) are merged.
+    ///
+    /// # Errors
+    /// When the indicators exceed a limit of the index (over 4 billion entries or
+    /// records, or string indicators too large for one automaton).
+    pub fn build(&self) -> Result<Index, BuildError> {
+        let mut order: Vec<u32> = (0..self.records.len() as u32).collect();
+        order.sort_by_key(|&i| self.records[i as usize].0);
+        let mut records: Vec<(u32, Meta)> = Vec::with_capacity(order.len());
+        let mut group_start = 0;
+        for i in order {
+            let (entry, meta) = &self.records[i as usize];
+            if records.last().is_none_or(|(last, _)| last != entry) {
+                group_start = records.len();
+            }
+            // Groups are small (one record per source), so a linear scan is the cheap way.
+            if !records[group_start..].iter().any(|(_, m)| m == meta) {
+                records.push((*entry, meta.clone()));
+            }
+        }
+        Index::from_parts(self.entries.clone(), records)
+    }
+}

@@ -1,0 +1,173 @@
+//! One error type per phase: a value that is not a valid indicator, a feed record that
+//! cannot be loaded, an index that cannot be built, bytes that are not a valid index.
+
+use std::fmt;
+
+use crate::indicator::Kind;
+
+/// Longest value quoted in a message; longer ones are cut with an ellipsis.
+const QUOTE_LIMIT: usize = 120;
+
+fn quote(value: &str) -> String {
+    if value.len() <= QUOTE_LIMIT {
+        return value.to_string();
+    }
+    let mut end = QUOTE_LIMIT;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &value[..end])
+}
+
+/// A value that is not a valid indicator of its kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndicatorError {
+    kind: Option<Kind>,
+    value: String,
+    reason: String,
+}
+
+impl IndicatorError {
+    pub(crate) fn new(kind: Option<Kind>, value: &str, reason: impl Into<String>) -> Self {
+        IndicatorError { kind, value: quote(value), reason: reason.into() }
+    }
+
+    /// The kind asked for or inferred, when one was.
+    pub fn kind(&self) -> Option<Kind> {
+        self.kind
+    }
+
+    /// The offending value, cut to 120 bytes.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// Why the value was refused, without the value.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for IndicatorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            Some(kind) => write!(f, "invalid {kind} {:?}: {}", self.value, self.reason),
+            None => write!(f, "invalid indicator {:?}: {}", self.value, self.reason),
+        }
+    }
+}
+
+impl std::error::Error for IndicatorError {}
+
+/// A feed record that could not be loaded, with where it was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedError {
+    source: String,
+    line: Option<usize>,
+    category: String,
+    message: String,
+}
+
+impl FeedError {
+    /// `category` is the short reason the load report counts by ("invalid ipv4",
+    /// "unsupported type"); `message` says the rest.
+    pub(crate) fn new(
+        source: &str,
+        line: Option<usize>,
+        category: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        FeedError { source: source.to_string(), line, category: category.into(), message: message.into() }
+    }
+
+    pub(crate) fn from_indicator(source: &str, line: Option<usize>, err: &IndicatorError) -> Self {
+        let category = match err.kind() {
+            Some(kind) => format!("invalid {kind}"),
+            None => "invalid indicator".to_string(),
+        };
+        FeedError::new(source, line, category, err.to_string())
+    }
+
+    /// The file name (or `<bytes>`) the record came from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The 1-based line (or record number), when the format has lines.
+    pub fn line(&self) -> Option<usize> {
+        self.line
+    }
+
+    /// The short reason the load report counts by.
+    pub fn category(&self) -> &str {
+        &self.category
+    }
+
+    /// The full reason, naming the value.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for FeedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.source, line, self.message),
+            None => write!(f, "{}: {}", self.source, self.message),
+        }
+    }
+}
+
+impl std::error::Error for FeedError {}
+
+/// An index that cannot be built because it would exceed a limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildError {
+    message: String,
+}
+
+impl BuildError {
+    /// `what` is `requested`, more than the `allowed` limit.
+    pub(crate) fn too_many(what: &str, requested: u64, allowed: u64) -> Self {
+        BuildError { message: format!("{what} is {requested}, more than the limit of {allowed}") }
+    }
+
+    /// The string automaton refused the patterns.
+    pub(crate) fn automaton(reason: impl std::fmt::Display) -> Self {
+        BuildError { message: format!("string indicators do not fit one automaton: {reason}") }
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Bytes that are not a valid serialized index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeserializeError {
+    offset: usize,
+    expected: String,
+}
+
+impl DeserializeError {
+    pub(crate) fn new(offset: usize, expected: impl Into<String>) -> Self {
+        DeserializeError { offset, expected: expected.into() }
+    }
+
+    /// The byte offset at which the bytes stopped making sense.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+}
+
+impl fmt::Display for DeserializeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid index at byte {}: expected {}", self.offset, self.expected)
+    }
+}
+
+impl std::error::Error for DeserializeError {}

@@ -1,0 +1,367 @@
+//! Feed parsing: bytes in, raw indicator records out, plus one error per record that
+//! could not be read. Parsers never normalize: the builder does, so every format shares
+//! one canonical form.
+
+use std::borrow::Cow;
+use std::io::Read;
+
+use flate2::read::MultiGzDecoder;
+use memchr::memchr;
+
+use crate::error::FeedError;
+use crate::indicator::{Kind, Meta};
+
+mod csv;
+mod lines;
+mod refang;
+
+/// The feed formats [`crate::IndexBuilder::load`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One value per line: plain block lists, FireHOL netsets, IPsum, LOKI `value;comment`.
+    Lines,
+    /// CSV with a header naming a value column (and optionally kind, source, ...).
+    Csv,
+}
+
+impl Format {
+    /// The name [`Format::from_str`](std::str::FromStr) reads: `"lines"` or `"csv"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Lines => "lines",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s {
+            "lines" => Ok(Format::Lines),
+            "csv" => Ok(Format::Csv),
+            _ => Err(format!("unknown feed format {s:?}: expected lines or csv")),
+        }
+    }
+}
+
+/// One record as the feed gave it, before normalization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawRecord<'a> {
+    /// 1-based line (or record) number in the feed.
+    pub line: usize,
+    /// The value, refanged where the format calls for it, not yet normalized.
+    pub value: Cow<'a, str>,
+    /// The kind the feed states, if it states one.
+    pub kind: Option<Kind>,
+    pub meta: Meta,
+}
+
+/// What a parser hands to its sink: a record, or why one record could not be read.
+pub type ParsedRecord<'a> = Result<RawRecord<'a>, FeedError>;
+
+/// Guesses the format of (decompressed) feed bytes.
+///
+/// After a BOM, blank lines and `#` comment lines, a first line that has a `,` and a
+/// value column name among its comma-separated fields (`value`, `indicator`, `ioc` or
+/// `observable`, in any case) is a CSV header; anything else is [`Format::Lines`].
+///
+/// # Example
+/// ```
+/// use vedette_core::feed::{sniff, Format};
+///
+/// assert_eq!(sniff(b"# feed\ntype,value\ndomain,evil.example\n"), Format::Csv);
+/// assert_eq!(sniff(b"# feed\nevil.example\n10.0.0.0/8\n"), Format::Lines);
+/// ```
+pub fn sniff(data: &[u8]) -> Format {
+    // NOTE: JSON formats (STIX bundles, MISP events and feeds: first byte `{` or `[`) and
+    // Zeek intel files (`#fields\tindicator\tindicator_type...`) go here, before the
+    // comment skipping below: Zeek's header is itself a `#` line.
+    let (start, _) = skip_preamble(data);
+    let rest = &data[start..];
+    let first = &rest[..memchr(b'\n', rest).unwrap_or(rest.len())];
+    if csv::looks_like_header(first) {
+        Format::Csv
+    } else {
+        Format::Lines
+    }
+}
+
+/// Parses `data` as `format`, calling `sink` once per record or bad record, in order.
+/// `source` names the feed in errors. `sink` returning `Err` stops the parse with it.
+///
+/// # Errors
+///
+/// Only what `sink` returns: a bad record goes to `sink` as an `Err` and the parse goes
+/// on, so that one bad line costs one record, not the feed. A CSV without a value
+/// column is one error (at its header line) and no records.
+///
+/// # Example
+/// ```
+/// use vedette_core::feed::{parse, Format};
+///
+/// let data = b"# c2\nevil[.]example\n0c2674c3a97c53082187d930efb645c2;dropper\n\xff\n";
+/// let (mut values, mut errors) = (Vec::new(), Vec::new());
+/// parse(Format::Lines, data, "c2.txt", &mut |r| {
+///     match r {
+///         Ok(r) => values.push((r.line, r.value.into_owned(), r.meta.description)),
+///         Err(e) => errors.push(e.to_string()),
+///     }
+///     Ok(())
+/// })?;
+/// assert_eq!(values[0], (2, "evil.example".to_string(), None));
+/// assert_eq!(values[1].2.as_deref(), Some("dropper"));
+/// assert_eq!(errors, ["c2.txt:4: invalid utf-8 at column 1"]);
+/// # Ok::<(), vedette_core::FeedError>(())
+/// ```
+pub fn parse<'a>(
+    format: Format,
+    data: &'a [u8],
+    source: &str,
+    sink: &mut dyn FnMut(ParsedRecord<'a>) -> Result<(), FeedError>,
+) -> Result<(), FeedError> {
+    match format {
+        Format::Lines => lines::parse(data, source, sink),
+        Format::Csv => csv::parse(data, source, sink),
+    }
+}
+
+/// Inflates gzip (every member of a multi-member file) when `data` starts with the gzip
+/// magic; returns other bytes as they are.
+///
+/// # Errors
+///
+/// A [`FeedError`] with category `corrupt gzip` when the data starts with the magic but
+/// does not inflate: a bad header, a truncated member, a checksum mismatch, or bytes
+/// after the last member that are not another member.
+///
+/// # Example
+/// ```
+/// use std::borrow::Cow;
+/// use vedette_core::feed::decompress;
+///
+/// assert!(matches!(decompress(b"evil.example\n", "list.txt")?, Cow::Borrowed(_)));
+/// let err = decompress(b"\x1f\x8b\x08\x00garbage", "list.txt.gz").unwrap_err();
+/// assert_eq!(err.category(), "corrupt gzip");
+/// # Ok::<(), vedette_core::FeedError>(())
+/// ```
+pub fn decompress<'a>(data: &'a [u8], source: &str) -> Result<Cow<'a, [u8]>, FeedError> {
+    if !data.starts_with(&[0x1f, 0x8b]) {
+        return Ok(Cow::Borrowed(data));
+    }
+    // Multi-member: `cat a.gz b.gz` and `gzip` of appended logs are both valid gzip, and
+    // the single-member decoder would silently stop after the first.
+    let mut out = Vec::with_capacity(data.len().saturating_mul(4));
+    match MultiGzDecoder::new(data).read_to_end(&mut out) {
+        Ok(_) => Ok(Cow::Owned(out)),
+        Err(err) => Err(FeedError::new(source, None, "corrupt gzip", format!("corrupt gzip stream: {err}"))),
+    }
+}
+
+/// The UTF-8 byte order mark, which editors on Windows put before the first line.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// ASCII whitespace as the design defines it: space, `\t`, `\n`, `\v`, `\f`, `\r`. Not
+/// `u8::is_ascii_whitespace`, which leaves out `\v`.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|&b| !is_space(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|&b| !is_space(b)).map_or(start, |i| i + 1);
+    &bytes[start..end]
+}
+
+/// Where the first line that is not blank or a `#` comment starts (after a BOM), and how
+/// many lines come before it. `sniff` and the CSV parser share it so that they agree on
+/// which line is the header.
+fn skip_preamble(data: &[u8]) -> (usize, usize) {
+    let mut start = if data.starts_with(BOM) { BOM.len() } else { 0 };
+    let mut skipped = 0;
+    while start < data.len() {
+        let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+        let line = trim(&data[start..end]);
+        if !line.is_empty() && line[0] != b'#' {
+            break;
+        }
+        start = (end + 1).min(data.len());
+        skipped += 1;
+    }
+    (start, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::path::Path;
+
+    use flate2::write::GzEncoder;
+    use flate2::Compression;
+
+    use super::*;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn decompress_table() {
+        let member = gzip(b"a.example\n");
+        let two = [gzip(b"a.example\n"), gzip(b"b.example\n")].concat();
+        let mut bad_crc = member.clone();
+        let n = bad_crc.len();
+        bad_crc[n - 8] ^= 1; // the CRC-32 of the trailer
+                             // `None`: the data must be refused as corrupt.
+        type Row<'a> = (&'a str, &'a [u8], Option<&'a [u8]>);
+        let rows: &[Row] = &[
+            ("plain010", b"a.example\n", Some(b"a.example\n")),
+            ("plain020", b"", Some(b"")),
+            ("plain030", b"\x1f", Some(b"\x1f")),
+            ("gzip010", &member, Some(b"a.example\n")),
+            ("gzip020", &two, Some(b"a.example\nb.example\n")),
+            ("gzip030", &gzip(b""), Some(b"")),
+            ("corrupt010", b"\x1f\x8b", None),
+            ("corrupt020", b"\x1f\x8b\x08\x00garbage", None),
+            ("corrupt030", &member[..member.len() - 3], None),
+            ("corrupt040", &two[..two.len() - 3], None),
+            ("corrupt050", &bad_crc, None),
+            ("corrupt060", &[&member[..], b"trailing"].concat(), None),
+        ];
+        for &(id, input, want) in rows {
+            let got = decompress(input, "f.gz");
+            match (got, want) {
+                (Ok(got), Some(want)) => assert_eq!(&*got, want, "{id}"),
+                (Err(err), None) => {
+                    assert_eq!(err.category(), "corrupt gzip", "{id}");
+                    assert_eq!(err.source(), "f.gz", "{id}");
+                }
+                (got, _) => panic!("{id}: {got:?}"),
+            }
+        }
+        assert!(matches!(decompress(b"a.example", "f").unwrap(), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn sniff_table() {
+        let rows: &[(&str, &[u8], Format)] = &[
+            ("lines010", b"evil.example\n", Format::Lines),
+            ("lines020", b"", Format::Lines),
+            ("lines030", b"# only\n# comments\n", Format::Lines),
+            ("lines040", b"1.2.3.4\t10\n", Format::Lines),
+            ("lines050", b"a.example,b.example\n", Format::Lines),
+            ("lines070", b"value\nevil.example\n", Format::Lines),
+            ("csv010", b"value,kind\nevil.example,domain\n", Format::Csv),
+            ("csv020", b"\xef\xbb\xbf# export\r\n\r\n  Type , IOC\r\nurl,x\r\n", Format::Csv),
+            ("csv030", b"\"indicator\",\"type\"\n", Format::Csv),
+            ("csv040", b"date,user,observable", Format::Csv),
+        ];
+        for &(id, input, want) in rows {
+            assert_eq!(sniff(input), want, "{id}");
+        }
+    }
+
+    #[test]
+    fn format_names_round_trip() {
+        for format in [Format::Lines, Format::Csv] {
+            assert_eq!(format.as_str().parse::<Format>(), Ok(format));
+        }
+        assert!("json".parse::<Format>().is_err());
+    }
+
+    #[test]
+    fn sink_error_stops_the_parse() {
+        for format in [Format::Lines, Format::Csv] {
+            let mut seen = 0;
+            let stop = FeedError::new("f", None, "stop", "stop");
+            let result = parse(format, b"value\na\nb\nc\n", "f", &mut |_| {
+                seen += 1;
+                if seen == 2 {
+                    Err(stop.clone())
+                } else {
+                    Ok(())
+                }
+            });
+            assert_eq!(result, Err(stop), "{format:?}");
+            assert_eq!(seen, 2, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn preamble_table() {
+        let rows: &[(&str, &[u8], (usize, usize))] = &[
+            ("pre010", b"", (0, 0)),
+            ("pre020", b"a", (0, 0)),
+            ("pre030", b"\xef\xbb\xbfa", (3, 0)),
+            ("pre040", b"#x\n\n  \r\na", (8, 3)),
+            ("pre050", b"#x\n#y", (5, 2)),
+            ("pre060", b"#x\n", (3, 1)),
+        ];
+        for &(id, input, want) in rows {
+            assert_eq!(skip_preamble(input), want, "{id}");
+        }
+    }
+
+    /// Parses the real feeds under `/work/shared/data` (when present) and checks the
+    /// record counts against counts taken here the simple way.
+    #[test]
+    fn real_feeds() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/feeds");
+        if !root.is_dir() {
+            eprintln!("skipping: {} not found", root.display());
+            return;
+        }
+        let load = |path: &str| {
+            let raw = std::fs::read(root.join(path)).unwrap();
+            let data = decompress(&raw, path).unwrap().into_owned();
+            assert_eq!(sniff(&data), Format::Lines, "{path}");
+            let mut records: Vec<(usize, String, Option<String>)> = Vec::new();
+            parse(Format::Lines, &data, path, &mut |r| {
+                let r = r.unwrap_or_else(|e| panic!("{e}"));
+                records.push((r.line, r.value.into_owned(), r.meta.description));
+                Ok(())
+            })
+            .unwrap();
+            let text = String::from_utf8(data).unwrap();
+            let data_lines: Vec<&str> =
+                text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+            assert_eq!(records.len(), data_lines.len(), "{path}");
+            records
+        };
+
+        let firehol = load("firehol/firehol_level1.netset");
+        assert!(firehol.len() > 4000);
+        assert!(firehol.iter().all(|(_, v, _)| v
+            .split('/')
+            .next()
+            .unwrap()
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok()));
+
+        let loki = load("signature-base/hash-iocs.txt");
+        for (line, value, description) in &loki {
+            assert!(Kind::hash_of_hex_len(value.len()).is_some(), "line {line}: {value}");
+            assert!(description.is_some(), "line {line}");
+        }
+        let first = loki.iter().find(|(_, v, _)| v.starts_with("ce583821")).unwrap();
+        assert_eq!(first.2.as_deref(), Some("Dark Caracal - MS Windows HtmlHelp Data"));
+
+        // Talos: defanged addresses, then a `usernames:` section of plain words.
+        let talos = load("talos/large-scale-brute-force-2024-04.txt");
+        let ips = talos.iter().filter(|(_, v, _)| v.parse::<std::net::Ipv4Addr>().is_ok()).count();
+        let defanged = std::fs::read_to_string(root.join("talos/large-scale-brute-force-2024-04.txt"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("[.]"))
+            .count();
+        assert_eq!(ips, defanged);
+        assert!(talos.iter().all(|(_, v, _)| !v.contains('[')));
+
+        let ipsum = load("ipsum/ipsum.txt.gz");
+        assert!(ipsum.len() > 100_000);
+        assert!(ipsum.iter().all(|(_, v, _)| v.parse::<std::net::Ipv4Addr>().is_ok()));
+    }
+}

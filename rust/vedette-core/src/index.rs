@@ -1,0 +1,289 @@
+//! [`Index`]: the immutable compiled form of a set of indicators.
+
+use crate::build::tables::{decode_hex, Tables, NO_ENTRY};
+use crate::error::{BuildError, DeserializeError, IndicatorError};
+use crate::indicator::{Indicator, IndicatorId, Kind, Meta, Timestamp};
+use crate::normalize::{self, IpRange};
+use crate::wire;
+
+/// One distinct `(kind, canonical value)`.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    pub kind: Kind,
+    pub value: Box<str>,
+    pub ip: Option<IpRange>,
+}
+
+/// An immutable, thread-safe compiled set of indicators.
+///
+/// Each distinct `(kind, value)` is one entry; each entry has one or more records (one
+/// per source that published it), and every hit reports all of its valid records.
+///
+/// # Example
+/// ```
+/// let index = vedette_core::Index::new(["evil.example", "203.0.113.0/24"])?;
+/// let hits = index.find(b"GET http://a.evil.example/ from 203.0.113.9", 0);
+/// assert_eq!(hits.len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Index {
+    pub(crate) entries: Vec<Entry>,
+    /// Records of entry `e` are ids `record_starts[e]..record_starts[e + 1]`.
+    pub(crate) record_starts: Vec<u32>,
+    pub(crate) record_entry: Vec<u32>,
+    pub(crate) metas: Vec<Meta>,
+    pub(crate) tables: Tables,
+}
+
+/// Sizes of an index: entries per kind, records, and heap bytes per structure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stats {
+    pub entries: usize,
+    pub records: usize,
+    pub entries_per_kind: Vec<(Kind, usize)>,
+    pub memory: Vec<(&'static str, usize)>,
+}
+
+impl Index {
+    /// Compiles bare values with inferred kinds and no metadata.
+    ///
+    /// # Errors
+    /// The first value that is not a valid indicator.
+    pub fn new<I, S>(values: I) -> Result<Index, IndicatorError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut builder = crate::IndexBuilder::new();
+        for value in values {
+            builder.add(value.as_ref(), None, Meta::default())?;
+        }
+        Ok(builder.build().expect("a small index is within every limit"))
+    }
+
+    /// Assembles an index from canonical entries and records sorted by entry, every entry
+    /// having at least one record.
+    pub(crate) fn from_parts(entries: Vec<Entry>, records: Vec<(u32, Meta)>) -> Result<Index, BuildError> {
+        let limit = u64::from(u32::MAX - 1);
+        for (what, n) in [("the number of entries", entries.len()), ("the number of records", records.len())]
+        {
+            if n as u64 > limit {
+                return Err(BuildError::too_many(what, n as u64, limit));
+            }
+        }
+        let tables = Tables::compile(entries.iter().map(|e| (e.kind, &*e.value, e.ip)))?;
+        let mut record_starts = Vec::with_capacity(entries.len() + 1);
+        let mut record_entry = Vec::with_capacity(records.len());
+        let mut metas = Vec::with_capacity(records.len());
+        for (id, (entry, meta)) in records.into_iter().enumerate() {
+            while record_starts.len() <= entry as usize {
+                record_starts.push(id as u32);
+            }
+            record_entry.push(entry);
+            metas.push(meta);
+        }
+        while record_starts.len() <= entries.len() {
+            record_starts.push(metas.len() as u32);
+        }
+        Ok(Index { entries, record_starts, record_entry, metas, tables })
+    }
+
+    /// The number of distinct `(kind, value)` entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The number of indicator records (an entry has one per source that gave it).
+    pub fn record_count(&self) -> usize {
+        self.metas.len()
+    }
+
+    /// The record with id `id`.
+    ///
+    /// # Panics
+    /// When `id` does not belong to this index.
+    pub fn indicator(&self, id: IndicatorId) -> Indicator<'_> {
+        let entry = &self.entries[self.record_entry[id.as_usize()] as usize];
+        Indicator { id, kind: entry.kind, value: &entry.value, meta: &self.metas[id.as_usize()] }
+    }
+
+    /// The record with id `id`, or `None` when the index has no such id.
+    pub fn get(&self, id: u32) -> Option<Indicator<'_>> {
+        ((id as usize) < self.metas.len()).then(|| self.indicator(IndicatorId(id)))
+    }
+
+    /// Every record, in id order.
+    pub fn indicators(&self) -> impl ExactSizeIterator<Item = Indicator<'_>> + '_ {
+        (0..self.metas.len() as u32).map(|id| self.indicator(IndicatorId(id)))
+    }
+
+    /// Appends to `out` the records of `entry` valid at `at`.
+    #[inline]
+    pub(crate) fn valid_records(&self, entry: u32, at: Timestamp, out: &mut Vec<IndicatorId>) {
+        let (lo, hi) = (self.record_starts[entry as usize], self.record_starts[entry as usize + 1]);
+        for id in lo..hi {
+            if self.metas[id as usize].is_valid_at(at) {
+                out.push(IndicatorId(id));
+            }
+        }
+    }
+
+    /// Whether any record of `entry` is valid at `at`.
+    #[inline]
+    pub(crate) fn any_valid(&self, entry: u32, at: Timestamp) -> bool {
+        let (lo, hi) = (self.record_starts[entry as usize], self.record_starts[entry as usize + 1]);
+        self.metas[lo as usize..hi as usize].iter().any(|m| m.is_valid_at(at))
+    }
+
+    /// The records valid at `at` that one observed value of a log field hits.
+    ///
+    /// The value is put in canonical form first (with `kind`, or inferring it). A host
+    /// name hits `domain` indicators for itself and every parent, and a `hostname`
+    /// indicator for itself; an address or network hits every entry that covers it; any
+    /// other kind hits its exact canonical value.
+    ///
+    /// # Errors
+    /// When `value` is not a valid indicator of `kind`.
+    pub fn lookup(
+        &self,
+        value: &str,
+        kind: Option<Kind>,
+        at: Timestamp,
+    ) -> Result<Vec<IndicatorId>, IndicatorError> {
+        let observed = normalize::normalize(value, kind, false)?;
+        let mut entries: Vec<u32> = Vec::new();
+        let t = &self.tables;
+        match observed.kind {
+            Kind::Domain | Kind::Hostname => {
+                let name = observed.value.as_bytes();
+                if let Some(slot) = t.names.get(name) {
+                    entries.push(slot.hostname);
+                }
+                let mut suffix = name;
+                loop {
+                    if let Some(slot) = t.names.get(suffix) {
+                        entries.push(slot.domain);
+                    }
+                    match memchr::memchr(b'.', suffix) {
+                        Some(dot) => suffix = &suffix[dot + 1..],
+                        None => break,
+                    }
+                }
+            }
+            Kind::Ipv4 | Kind::Ipv6 => {
+                let covering = match observed.ip {
+                    Some(IpRange::V4 { first, .. }) => t.ipv4.covering(first),
+                    Some(IpRange::V6 { first, .. }) => t.ipv6.covering(first),
+                    None => &[],
+                };
+                entries.extend(
+                    covering.iter().copied().filter(|&e| covers(self.entries[e as usize].ip, observed.ip)),
+                );
+            }
+            Kind::Url => entries.extend(t.urls.get(observed.value.as_bytes())),
+            Kind::Email => entries.extend(t.emails.get(observed.value.as_bytes())),
+            Kind::String => entries.extend(t.string_values.get(observed.value.as_bytes())),
+            _ => {
+                let mut buf = [0u8; 64];
+                if let Some(digest) = decode_hex(observed.value.as_bytes(), &mut buf) {
+                    entries.extend(t.hashes.get(digest));
+                }
+            }
+        }
+        let mut ids = Vec::new();
+        for entry in entries.into_iter().filter(|&e| e != NO_ENTRY) {
+            self.valid_records(entry, at, &mut ids);
+        }
+        Ok(ids)
+    }
+
+    /// Entries per kind, records, and approximate heap bytes per structure.
+    pub fn stats(&self) -> Stats {
+        let t = &self.tables;
+        let map_bytes = |keys: usize, len: usize, value: usize| keys + len * (16 + value + 8);
+        let key_bytes = |m: &rustc_hash::FxHashMap<Box<[u8]>, u32>| m.keys().map(|k| k.len()).sum::<usize>();
+        let name_keys: usize = t.names.keys().map(|k| k.len()).sum();
+        let meta_bytes: usize = self
+            .metas
+            .iter()
+            .map(|m| {
+                std::mem::size_of::<Meta>()
+                    + [&m.source, &m.reference, &m.description]
+                        .iter()
+                        .filter_map(|s| s.as_ref())
+                        .map(|s| s.len())
+                        .sum::<usize>()
+                    + m.tags.iter().map(|t| t.len() + 24).sum::<usize>()
+            })
+            .sum();
+        let value_bytes: usize =
+            self.entries.iter().map(|e| e.value.len() + std::mem::size_of::<Entry>()).sum();
+        let memory = vec![
+            ("entries", value_bytes),
+            ("records", meta_bytes + (self.record_starts.len() + self.record_entry.len()) * 4),
+            (
+                "names",
+                map_bytes(name_keys, t.names.len(), std::mem::size_of::<crate::build::tables::NameSlot>()),
+            ),
+            ("urls", map_bytes(key_bytes(&t.urls), t.urls.len(), 4)),
+            ("emails", map_bytes(key_bytes(&t.emails), t.emails.len(), 4)),
+            ("hashes", map_bytes(key_bytes(&t.hashes), t.hashes.len(), 4)),
+            ("ipv4_bitmap", t.ipv4.bitmap_bytes()),
+            ("ipv4_table", t.ipv4.table_bytes()),
+            ("ipv6_table", t.ipv6.memory_usage()),
+            ("strings", t.strings.as_ref().map_or(0, |ac| ac.memory_usage()) + t.string_entries.len() * 4),
+        ];
+        let entries_per_kind = Kind::ALL
+            .iter()
+            .map(|&k| (k, self.entries.iter().filter(|e| e.kind == k).count()))
+            .filter(|&(_, n)| n > 0)
+            .collect();
+        Stats { entries: self.entries.len(), records: self.metas.len(), entries_per_kind, memory }
+    }
+
+    /// Serializes the index: versioned and checksummed. The lookup tables are not stored;
+    /// [`Index::from_bytes`] rebuilds them from the canonical entries.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let entries: Vec<(Kind, &str)> = self.entries.iter().map(|e| (e.kind, &*e.value)).collect();
+        let records: Vec<(u32, &Meta)> = self.record_entry.iter().copied().zip(&self.metas).collect();
+        wire::encode(&entries, &records)
+    }
+
+    /// Reads an index written by [`Index::to_bytes`]. Never panics, for any input: every
+    /// length, id and value is validated, and every value must already be canonical.
+    ///
+    /// # Errors
+    /// When the bytes are truncated, corrupted, of another version, or hostile.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Index, DeserializeError> {
+        let parts = wire::decode(bytes)?;
+        let mut entries = Vec::with_capacity(parts.entries.len());
+        for (i, (kind, value)) in parts.entries.into_iter().enumerate() {
+            // A canonical value normalizes to itself; anything else was not written by us.
+            match normalize::normalize(&value, Some(kind), true) {
+                Ok(n) if n.kind == kind && n.value == value => {
+                    entries.push(Entry { kind, value: value.into_boxed_str(), ip: n.ip })
+                }
+                _ => return Err(DeserializeError::new(0, format!("entry {i} to be a canonical {kind}"))),
+            }
+        }
+        Index::from_parts(entries, parts.records).map_err(|e| DeserializeError::new(0, e.to_string()))
+    }
+}
+
+/// Whether the indicator range `entry` covers all of the observed range.
+fn covers(entry: Option<IpRange>, observed: Option<IpRange>) -> bool {
+    match (entry, observed) {
+        (Some(IpRange::V4 { first: a, last: b }), Some(IpRange::V4 { first: x, last: y })) => {
+            a <= x && y <= b
+        }
+        (Some(IpRange::V6 { first: a, last: b }), Some(IpRange::V6 { first: x, last: y })) => {
+            a <= x && y <= b
+        }
+        _ => false,
+    }
+}

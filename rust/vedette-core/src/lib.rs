@@ -1,0 +1,21 @@
+//! vedette compiles threat indicators (IP addresses and networks, domains, host names,
+//! URLs, e-mail addresses, file hashes, literal strings) into an immutable [`Index`], then
+//! matches text, single observed values and columns of flow addresses against it.
+
+mod build;
+mod error;
+pub mod feed;
+mod flow;
+mod index;
+mod indicator;
+pub mod normalize;
+mod search;
+mod time;
+mod wire;
+
+pub use build::{IndexBuilder, LoadOptions, LoadReport};
+pub use error::{BuildError, DeserializeError, FeedError, IndicatorError};
+pub use flow::FlowHits;
+pub use index::{Index, Stats};
+pub use indicator::{now, parse_timestamp, Indicator, IndicatorId, Kind, Meta, Timestamp, Tlp, UnknownKind};
+pub use search::{Match, Matches};

@@ -1,0 +1,196 @@
+//! Matching free text: every occurrence of every indicator, with design §3's boundaries.
+//!
+//! The scan never walks one automaton over all patterns: that misses the cache on every
+//! byte once the set is large. It finds candidate tokens instead (runs of host-name
+//! bytes, hex digests, IP literals), using byte-class tables, and pays for exact lookups
+//! (hash tables, the IPv4 bitmap) only at candidates. Only `string` indicators, which have
+//! no token shape, go through Aho-Corasick.
+
+mod class;
+mod ip;
+mod text;
+
+use crate::index::Index;
+use crate::indicator::{IndicatorId, Kind, Timestamp};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct RawMatch {
+    start: usize,
+    end: usize,
+    kind: Kind,
+    ids: (u32, u32),
+}
+
+/// One occurrence in the text, and every valid indicator record that explains it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Match<'a> {
+    /// Offset of the first byte (or character, after [`Matches::to_char_offsets`]).
+    pub start: usize,
+    /// Offset just past the last byte: spans are half-open.
+    pub end: usize,
+    pub kind: Kind,
+    /// Never empty.
+    pub indicators: &'a [IndicatorId],
+}
+
+/// The matches of one search, ordered by start, then end, then kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Matches {
+    raw: Vec<RawMatch>,
+    ids: Vec<IndicatorId>,
+}
+
+impl Matches {
+    pub fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> Option<Match<'_>> {
+        self.raw.get(i).map(|m| Match {
+            start: m.start,
+            end: m.end,
+            kind: m.kind,
+            indicators: &self.ids[m.ids.0 as usize..m.ids.1 as usize],
+        })
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Match<'_>> + '_ {
+        (0..self.raw.len()).map(|i| self.get(i).unwrap())
+    }
+
+    /// Rewrites byte offsets into `text` (valid UTF-8) as character offsets.
+    pub fn to_char_offsets(&mut self, text: &str) {
+        let mut positions: Vec<usize> = self.raw.iter().flat_map(|m| [m.start, m.end]).collect();
+        positions.sort_unstable();
+        positions.dedup();
+        let bytes = text.as_bytes();
+        let (mut byte, mut chars) = (0, 0);
+        let char_offsets: Vec<usize> = positions
+            .iter()
+            .map(|&pos| {
+                chars += bytes[byte..pos].iter().filter(|&&b| (b & 0xC0) != 0x80).count();
+                byte = pos;
+                chars
+            })
+            .collect();
+        let to_chars = |pos: usize| char_offsets[positions.binary_search(&pos).unwrap()];
+        for m in &mut self.raw {
+            m.start = to_chars(m.start);
+            m.end = to_chars(m.end);
+        }
+    }
+}
+
+/// Gathers matches during a scan, keeping only records valid at `at`.
+pub(crate) struct Collector<'i> {
+    index: &'i Index,
+    at: Timestamp,
+    /// Stop at the first match (`is_match`).
+    first_only: bool,
+    out: Matches,
+    /// Reused for lower-casing candidates, so the scan allocates nothing per token.
+    scratch: Vec<u8>,
+}
+
+impl<'i> Collector<'i> {
+    fn new(index: &'i Index, at: Timestamp, first_only: bool) -> Self {
+        Collector { index, at, first_only, out: Matches::default(), scratch: Vec::new() }
+    }
+
+    /// Whether the scan can stop.
+    #[inline]
+    pub(crate) fn done(&self) -> bool {
+        self.first_only && !self.out.raw.is_empty()
+    }
+
+    /// Starts gathering the entries that explain one occurrence.
+    #[inline]
+    pub(crate) fn mark(&self) -> u32 {
+        self.out.ids.len() as u32
+    }
+
+    /// Adds the valid records of `entry` to the occurrence being gathered.
+    #[inline]
+    pub(crate) fn add(&mut self, entry: u32) {
+        self.index.valid_records(entry, self.at, &mut self.out.ids);
+    }
+
+    /// Ends the occurrence begun at `mark`: a match if any valid record was added.
+    #[inline]
+    pub(crate) fn finish(&mut self, mark: u32, start: usize, end: usize, kind: Kind) {
+        let now = self.out.ids.len() as u32;
+        if now > mark {
+            self.out.raw.push(RawMatch { start, end, kind, ids: (mark, now) });
+        }
+    }
+
+    /// One occurrence explained by the entries in `entries`.
+    #[inline]
+    pub(crate) fn report(&mut self, start: usize, end: usize, kind: Kind, entries: &[u32]) {
+        let mark = self.mark();
+        for &entry in entries {
+            self.add(entry);
+        }
+        self.finish(mark, start, end, kind);
+    }
+}
+
+impl Index {
+    /// Every occurrence of every indicator valid at `at` in `haystack`, overlapping ones
+    /// included. Never panics, for any bytes.
+    ///
+    /// # Example
+    /// Indicators `evil.example` (domain) and `mail.evil.example` (hostname) against
+    /// `x.mail.evil.example`: the domain matches, the hostname does not.
+    /// ```
+    /// use vedette_core::{IndexBuilder, Kind, Meta};
+    /// let mut b = IndexBuilder::new();
+    /// b.add("evil.example", Some(Kind::Domain), Meta::default())?;
+    /// b.add("mail.evil.example", Some(Kind::Hostname), Meta::default())?;
+    /// let index = b.build()?;
+    /// let hits = index.find(b"x.mail.evil.example", 0);
+    /// let kinds: Vec<_> = hits.iter().map(|m| (m.start, m.end, m.kind)).collect();
+    /// assert_eq!(kinds, [(0, 19, Kind::Domain)]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn find(&self, haystack: &[u8], at: Timestamp) -> Matches {
+        let mut collector = Collector::new(self, at, false);
+        self.scan(&mut collector, haystack);
+        let mut out = collector.out;
+        out.raw.sort_unstable_by_key(|m| (m.start, m.end, m.kind, m.ids));
+        out
+    }
+
+    /// Whether any indicator valid at `at` occurs in `haystack`; stops at the first.
+    pub fn is_match(&self, haystack: &[u8], at: Timestamp) -> bool {
+        let mut collector = Collector::new(self, at, true);
+        self.scan(&mut collector, haystack);
+        !collector.out.is_empty()
+    }
+
+    fn scan(&self, c: &mut Collector<'_>, haystack: &[u8]) {
+        let t = &self.tables;
+        // IPv6 literals first: a dotted quad inside one belongs to it, not to IPv4.
+        let mut v6_literals = Vec::new();
+        if t.has_ip || t.bracketed_url_hosts {
+            ip::scan_ipv6(c, haystack, &mut v6_literals);
+        }
+        let wants_runs = t.has_ip || !t.names.is_empty() || !t.emails.is_empty() || !t.hashes.is_empty();
+        if wants_runs && !c.done() {
+            text::scan_runs(c, haystack, &v6_literals);
+        }
+        if let (Some(automaton), false) = (&t.strings, c.done()) {
+            for m in automaton.find_overlapping_iter(haystack) {
+                let entry = t.string_entries[m.pattern().as_usize()];
+                c.report(m.start(), m.end(), Kind::String, &[entry]);
+                if c.done() {
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Timestamps as feeds write them, read into [`Timestamp`] (microseconds since the
+//! epoch, UTC).
+
+use std::time::UNIX_EPOCH;
+
+use crate::indicator::Timestamp;
+
+/// The last second of year 9999, the end of what RFC 3339 can write. Larger integers
+/// are refused rather than read as seconds: they are almost always milliseconds, and
+/// reading 1713261600000 as seconds would put a `valid_from` 54,000 years out, so the
+/// indicator would silently never match.
+const MAX_UNIX_SECONDS: i64 = 253_402_300_799;
+
+/// Reads integer Unix seconds, an RFC 3339 time (`2024-04-16T10:00:00Z`, `+02:00` or
+/// `-01:30` offsets, `.123` fractions, a space for the `T`, no offset meaning UTC) or a
+/// date alone (midnight UTC). `None` for anything else, or a time before 1970 written
+/// as a date.
+pub(crate) fn parse_timestamp(s: &str) -> Option<Timestamp> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        let seconds = s.parse::<i64>().ok().filter(|t| t.abs() <= MAX_UNIX_SECONDS)?;
+        return Some(seconds * 1_000_000);
+    }
+    // humantime reads UTC times only (it takes `Z` or `+00:00`, and ignores any other
+    // offset after a fraction), so we take the offset off and apply it ourselves.
+    let (time, offset_seconds) = split_offset(s)?;
+    let utc = if time.len() == "2024-04-16".len() {
+        humantime::parse_rfc3339_weak(&format!("{time}T00:00:00"))
+    } else {
+        humantime::parse_rfc3339_weak(time)
+    };
+    let since_epoch = utc.ok()?.duration_since(UNIX_EPOCH).ok()?;
+    let micros = i64::try_from(since_epoch.as_micros()).ok()?;
+    micros.checked_sub(offset_seconds * 1_000_000)
+}
+
+/// Splits a trailing `Z`, `+HH:MM` or `-HH:MM` off a date-time; the offset in seconds.
+fn split_offset(s: &str) -> Option<(&str, i64)> {
+    if let Some(time) = s.strip_suffix(['Z', 'z']) {
+        return Some((time, 0));
+    }
+    let b = s.as_bytes();
+    // Only after `YYYY-MM-DDTHH:MM:SS`, so that the `-16` of `2024-04-16` is a day.
+    if b.len() < "2024-04-16T10:00:00+02:00".len() || !matches!(b[b.len() - 6], b'+' | b'-') {
+        return Some((s, 0));
+    }
+    let offset = &b[b.len() - 5..];
+    let two =
+        |d: &[u8]| d.iter().all(u8::is_ascii_digit).then(|| i64::from((d[0] - b'0') * 10 + (d[1] - b'0')));
+    let (hours, minutes) = match offset {
+        [h0, h1, b':', m0, m1] => (two(&[*h0, *h1])?, two(&[*m0, *m1])?),
+        _ => return None,
+    };
+    if hours > 23 || minutes > 59 {
+        return None;
+    }
+    let sign = if b[b.len() - 6] == b'-' { -1 } else { 1 };
+    // The sign byte is ASCII, so this is a char boundary.
+    Some((&s[..s.len() - 6], sign * (hours * 3600 + minutes * 60)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_table() {
+        // Seconds since the epoch, or `None` for refused.
+        let rows: &[(&str, &str, Option<i64>)] = &[
+            ("unix010", "1713261600", Some(1_713_261_600)),
+            ("unix020", "0", Some(0)),
+            ("unix030", "-3600", Some(-3600)),
+            ("unix040", "253402300799", Some(253_402_300_799)),
+            ("unix050", "1713261600000", None), // milliseconds
+            ("unix060", "99999999999999999999", None),
+            ("unix070", "1713261600.5", None),
+            ("unix080", "-", None),
+            ("rfc010", "2024-04-16T10:00:00Z", Some(1_713_261_600)),
+            ("rfc020", "2024-04-16t10:00:00z", None), // humantime wants an upper-case T
+            ("rfc030", "2024-04-16 10:00:00", Some(1_713_261_600)),
+            ("rfc040", "2024-04-16T10:00:00", Some(1_713_261_600)),
+            ("rfc050", "2024-04-16T10:00:00.999999Z", Some(1_713_261_600)),
+            ("rfc060", "2024-04-16T10:00:00+00:00", Some(1_713_261_600)),
+            ("rfc070", "2024-04-16T10:00:00+02:00", Some(1_713_254_400)),
+            ("rfc080", "2024-04-16T10:00:00.5+02:00", Some(1_713_254_400)),
+            ("rfc090", "2024-04-16T10:00:00-01:30", Some(1_713_267_000)),
+            ("rfc100", "2024-04-16T10:00:00-00:00", Some(1_713_261_600)),
+            ("rfc110", "1970-01-01T00:00:00+01:00", Some(-3600)),
+            ("rfc120", "2024-04-16T10:00:00+24:00", None),
+            ("rfc130", "2024-04-16T10:00:00++1:00", None),
+            ("rfc140", "2024-04-16T10:00:00+0200", None),
+            ("rfc150", "2024-04-16T25:00:00Z", None),
+            ("rfc160", "1969-12-31T23:59:59Z", None),
+            ("date010", "2024-04-16", Some(1_713_225_600)),
+            ("date020", "2024-02-30", None),
+            ("date030", "2024-13-01", None),
+            ("junk010", "yesterday", None),
+            ("junk020", "", None),
+            ("junk030", "Z", None),
+            ("junk040", "2024-04-16T10:00:00é", None),
+            ("junk050", "éééééééééééééééééééééééé+02:00", None),
+        ];
+        for &(id, input, want) in rows {
+            let got = parse_timestamp(input);
+            assert_eq!(got.map(|t| t.div_euclid(1_000_000)), want, "{id}");
+        }
+        assert_eq!(parse_timestamp("2024-04-16T10:00:00.5Z"), Some(1_713_261_600_500_000));
+    }
+}

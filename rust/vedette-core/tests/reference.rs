@@ -1,0 +1,148 @@
+//! `Index::find` against a deliberately naive reference: for every indicator and every
+//! position, test the boundary rules of design §3 directly.
+
+use proptest::prelude::*;
+use vedette_core::{IndexBuilder, Kind, Meta};
+
+fn host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b >= 0x80
+}
+
+fn ends_host(text: &[u8], end: usize) -> bool {
+    match text.get(end) {
+        None => true,
+        Some(&b) if host_byte(b) => false,
+        Some(b'.') => !text.get(end + 1).is_some_and(|&b| host_byte(b)),
+        Some(_) => true,
+    }
+}
+
+type Found = Vec<(usize, usize, Kind, Vec<String>)>;
+
+/// Every match of `indicators` (kind, canonical value) in `text`, rule by rule.
+fn naive(indicators: &[(Kind, String)], text: &[u8]) -> Found {
+    let mut found: std::collections::BTreeMap<(usize, usize, Kind), Vec<String>> = Default::default();
+    for (kind, value) in indicators {
+        let v = value.as_bytes();
+        for p in 0..text.len().saturating_sub(v.len() - 1) {
+            let end = p + v.len();
+            let here = &text[p..end];
+            let before = p.checked_sub(1).map(|i| text[i]);
+            let span = match kind {
+                Kind::String if here == v => Some((p, end)),
+                Kind::Domain | Kind::Hostname if here.eq_ignore_ascii_case(v) && ends_host(text, end) => {
+                    let ok_before = match before {
+                        None => true,
+                        Some(b'.') => *kind == Kind::Domain,
+                        Some(b) => !host_byte(b),
+                    };
+                    let mut start = p;
+                    while start > 0 && (host_byte(text[start - 1]) || text[start - 1] == b'.') {
+                        start -= 1;
+                    }
+                    while text[start] == b'.' {
+                        start += 1;
+                    }
+                    let start = if *kind == Kind::Domain { start } else { p };
+                    ok_before.then_some((start, end))
+                }
+                Kind::Md5 | Kind::Sha1 if here.eq_ignore_ascii_case(v) => {
+                    let alnum_at = |i: Option<&u8>| i.is_some_and(|b| b.is_ascii_alphanumeric());
+                    (!alnum_at(before.as_ref()) && !alnum_at(text.get(end))).then_some((p, end))
+                }
+                Kind::Ipv4 if here == v => {
+                    let bad_before = before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'.');
+                    let bad_after = match text.get(end) {
+                        Some(b) if b.is_ascii_alphanumeric() => true,
+                        Some(b'.') => text.get(end + 1).is_some_and(|b| b.is_ascii_alphanumeric()),
+                        _ => false,
+                    };
+                    (!bad_before && !bad_after).then_some((p, end))
+                }
+                _ => None,
+            };
+            if let Some((s, e)) = span {
+                found.entry((s, e, *kind)).or_default().push(value.clone());
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|((s, e, k), mut values)| {
+            values.sort();
+            (s, e, k, values)
+        })
+        .collect()
+}
+
+fn indicator() -> impl Strategy<Value = (Kind, String)> {
+    let label = prop::sample::select(vec!["evil", "a", "b-c", "x1", "mail"]);
+    let tld = prop::sample::select(vec!["example", "test", "com"]);
+    prop_oneof![
+        (prop::collection::vec(label.clone(), 0..3), tld.clone()).prop_map(|(labels, tld)| (
+            Kind::Domain,
+            [labels.join("."), tld.to_string()].join(".").trim_start_matches('.').to_string()
+        )),
+        (prop::collection::vec(label, 1..3), tld)
+            .prop_map(|(labels, tld)| (Kind::Hostname, format!("{}.{tld}", labels.join(".")))),
+        prop::sample::select(vec!["1.2.3.4", "10.0.0.1", "1.2.3.44"])
+            .prop_map(|v| (Kind::Ipv4, v.to_string())),
+        prop::sample::select(vec![
+            "d41d8cd98f00b204e9800998ecf8427e",
+            "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+        ])
+        .prop_map(|v| (if v.len() == 32 { Kind::Md5 } else { Kind::Sha1 }, v.to_string())),
+        prop::sample::select(vec!["evil", "a.b", "--", "0x"]).prop_map(|v| (Kind::String, v.to_string())),
+    ]
+}
+
+fn haystack(indicators: Vec<(Kind, String)>) -> impl Strategy<Value = (Vec<(Kind, String)>, Vec<u8>)> {
+    let mut pieces: Vec<String> = indicators.iter().map(|(_, v)| v.clone()).collect();
+    pieces.extend(
+        [
+            ".",
+            " ",
+            "-",
+            "_",
+            "a",
+            "1",
+            ".",
+            "/",
+            "=",
+            "EVIL.",
+            "x",
+            "\u{e9}",
+            "0",
+            "d41d8cd98f00b204e9800998ecf8427e0",
+        ]
+        .map(String::from),
+    );
+    let text =
+        prop::collection::vec(prop::sample::select(pieces), 0..24).prop_map(|p| p.concat().into_bytes());
+    (Just(indicators), text)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+    #[test]
+    fn find_agrees_with_naive((indicators, text) in prop::collection::vec(indicator(), 1..6).prop_flat_map(haystack)) {
+        let mut builder = IndexBuilder::new();
+        for (kind, value) in &indicators {
+            builder.add(value, Some(*kind), Meta::default()).unwrap();
+        }
+        let index = builder.build().unwrap();
+        let mut unique = indicators.clone();
+        unique.sort();
+        unique.dedup();
+        let got: Found = index
+            .find(&text, 0)
+            .iter()
+            .map(|m| {
+                let mut values: Vec<String> = m.indicators.iter().map(|&i| index.indicator(i).value.to_string()).collect();
+                values.sort();
+                (m.start, m.end, m.kind, values)
+            })
+            .collect();
+        prop_assert_eq!(got, naive(&unique, &text), "text {:?}", String::from_utf8_lossy(&text));
+    }
+}

@@ -1,0 +1,132 @@
+//! `vedette.IndexBuilder` and the report of a feed load.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use vedette_core::{LoadOptions, Meta, Tlp};
+
+use crate::convert;
+use crate::errors::Result;
+use crate::index::PyIndex;
+
+/// A feed: a path, or its bytes.
+#[derive(FromPyObject)]
+pub(crate) enum FeedInput {
+    Bytes(PyBackedBytes),
+    Path(PathBuf),
+}
+
+/// What one `IndexBuilder.load` did.
+#[pyclass(frozen, get_all, module = "vedette._core")]
+pub(crate) struct LoadReport {
+    name: String,
+    format: Option<&'static str>,
+    loaded: usize,
+    skipped: std::collections::BTreeMap<String, usize>,
+    /// `(line, reason, message)` of the first bad records.
+    errors: Vec<(Option<usize>, String, String)>,
+    masked_host_bits: usize,
+}
+
+#[pymethods]
+impl LoadReport {
+    fn __repr__(&self) -> String {
+        format!("LoadReport(name={:?}, loaded={}, skipped={:?})", self.name, self.loaded, self.skipped)
+    }
+}
+
+/// Collects indicators, then compiles them into an `Index`.
+#[pyclass(name = "IndexBuilder", module = "vedette._core")]
+#[derive(Default)]
+pub(crate) struct PyIndexBuilder {
+    inner: vedette_core::IndexBuilder,
+}
+
+#[pymethods]
+impl PyIndexBuilder {
+    #[new]
+    fn new() -> Self {
+        PyIndexBuilder::default()
+    }
+
+    #[pyo3(signature = (value, kind=None, *, source=None, confidence=None, tlp=None, tags=Vec::new(),
+                        r#ref=None, valid_from=None, valid_until=None, description=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        value: &str,
+        kind: Option<&str>,
+        source: Option<String>,
+        confidence: Option<u8>,
+        tlp: Option<&str>,
+        tags: Vec<String>,
+        r#ref: Option<String>,
+        valid_from: Option<&Bound<'_, PyAny>>,
+        valid_until: Option<&Bound<'_, PyAny>>,
+        description: Option<String>,
+    ) -> Result<()> {
+        if confidence.is_some_and(|c| c > 100) {
+            return Err(pyo3::exceptions::PyValueError::new_err("confidence is 0 to 100").into());
+        }
+        let meta = Meta {
+            source,
+            reference: r#ref,
+            confidence,
+            tlp: tlp.map(str::parse::<Tlp>).transpose().map_err(pyo3::exceptions::PyValueError::new_err)?,
+            tags,
+            valid_from: valid_from.map(convert::timestamp).transpose()?,
+            valid_until: valid_until.map(convert::timestamp).transpose()?,
+            description,
+        };
+        self.inner.add(value, convert::kind(kind)?, meta)?;
+        Ok(())
+    }
+
+    #[pyo3(signature = (feed, format=None, *, source=None, kind=None, strict=false))]
+    fn load(
+        &mut self,
+        py: Python<'_>,
+        feed: FeedInput,
+        format: Option<&str>,
+        source: Option<String>,
+        kind: Option<&str>,
+        strict: bool,
+    ) -> Result<LoadReport> {
+        let format = format.map(str::parse).transpose().map_err(pyo3::exceptions::PyValueError::new_err)?;
+        let name = match &feed {
+            FeedInput::Path(path) => path.display().to_string(),
+            FeedInput::Bytes(_) => String::new(),
+        };
+        let options = LoadOptions { name, format, source, kind: convert::kind(kind)?, strict };
+        let inner = &mut self.inner;
+        let report = py.detach(|| -> Result<vedette_core::LoadReport> {
+            Ok(match &feed {
+                FeedInput::Bytes(bytes) => inner.load(bytes, &options)?,
+                FeedInput::Path(path) => inner.load(&std::fs::read(path).map_err(PyErr::from)?, &options)?,
+            })
+        })?;
+        Ok(LoadReport {
+            name: report.name,
+            format: report.format.map(|f| f.as_str()),
+            loaded: report.loaded,
+            skipped: report.skipped,
+            errors: report
+                .errors
+                .iter()
+                .map(|e| (e.line(), e.category().to_string(), e.to_string()))
+                .collect(),
+            masked_host_bits: report.masked_host_bits,
+        })
+    }
+
+    fn build(&self, py: Python<'_>) -> Result<PyIndex> {
+        let index = py.detach(|| self.inner.build())?;
+        Ok(PyIndex { inner: Arc::new(index) })
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+}

@@ -1,0 +1,107 @@
+//! Conversions between Python values and core types: kinds, times, indicator records.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyString};
+use vedette_core::{Indicator as CoreIndicator, Kind, Timestamp};
+
+use crate::errors::Result;
+
+/// A kind name, or `None`.
+pub(crate) fn kind(name: Option<&str>) -> Result<Option<Kind>> {
+    Ok(name.map(str::parse).transpose()?)
+}
+
+fn epoch(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static EPOCH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    EPOCH
+        .get_or_try_init(py, || {
+            let datetime = py.import("datetime")?;
+            let utc = datetime.getattr("timezone")?.getattr("utc")?;
+            Ok::<_, PyErr>(datetime.getattr("datetime")?.call1((1970, 1, 1, 0, 0, 0, 0, utc))?.unbind())
+        })
+        .map(|epoch| epoch.bind(py))
+}
+
+/// A time given as an RFC 3339 string, a `datetime` (naive means UTC) or Unix seconds.
+pub(crate) fn timestamp(value: &Bound<'_, PyAny>) -> Result<Timestamp> {
+    if let Ok(text) = value.cast::<PyString>() {
+        let text = text.to_str()?;
+        return vedette_core::parse_timestamp(text).map_err(|reason| {
+            pyo3::exceptions::PyValueError::new_err(format!("bad time {text:?}: {reason}")).into()
+        });
+    }
+    if let Ok(seconds) = value.extract::<f64>() {
+        return Ok((seconds * 1e6).round() as Timestamp);
+    }
+    let py = value.py();
+    let delta = value.call_method1("__sub__", (epoch(py)?,)).or_else(|_| {
+        let utc = py.import("datetime")?.getattr("timezone")?.getattr("utc")?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("tzinfo", utc)?;
+        value.call_method("replace", (), Some(&kwargs))?.call_method1("__sub__", (epoch(py)?,))
+    })?;
+    let days: i64 = delta.getattr("days")?.extract()?;
+    let seconds: i64 = delta.getattr("seconds")?.extract()?;
+    let micros: i64 = delta.getattr("microseconds")?.extract()?;
+    Ok((days * 86_400 + seconds) * 1_000_000 + micros)
+}
+
+/// `at`, or now when `None`.
+pub(crate) fn at(value: Option<&Bound<'_, PyAny>>) -> Result<Timestamp> {
+    match value {
+        Some(value) if !value.is_none() => timestamp(value),
+        _ => Ok(vedette_core::now()),
+    }
+}
+
+fn datetime(py: Python<'_>, micros: Option<Timestamp>) -> PyResult<Option<Py<PyAny>>> {
+    let Some(micros) = micros else { return Ok(None) };
+    let timedelta = py.import("datetime")?.getattr("timedelta")?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("microseconds", micros)?;
+    Ok(Some(epoch(py)?.call_method1("__add__", (timedelta.call((), Some(&kwargs))?,))?.unbind()))
+}
+
+/// One indicator record: a canonical value, its kind and what its feed said of it.
+#[pyclass(frozen, get_all, module = "vedette._core")]
+pub(crate) struct Indicator {
+    id: u32,
+    value: String,
+    kind: &'static str,
+    source: Option<String>,
+    r#ref: Option<String>,
+    confidence: Option<u8>,
+    tlp: Option<&'static str>,
+    tags: Vec<String>,
+    valid_from: Option<Py<PyAny>>,
+    valid_until: Option<Py<PyAny>>,
+    description: Option<String>,
+}
+
+#[pymethods]
+impl Indicator {
+    fn __repr__(&self) -> String {
+        format!(
+            "Indicator(id={}, kind={:?}, value={:?}, source={:?})",
+            self.id, self.kind, self.value, self.source
+        )
+    }
+}
+
+pub(crate) fn indicator(py: Python<'_>, record: CoreIndicator<'_>) -> PyResult<Indicator> {
+    let meta = record.meta;
+    Ok(Indicator {
+        id: record.id.as_u32(),
+        value: record.value.to_string(),
+        kind: record.kind.as_str(),
+        source: meta.source.clone(),
+        r#ref: meta.reference.clone(),
+        confidence: meta.confidence,
+        tlp: meta.tlp.map(|t| t.as_str()),
+        tags: meta.tags.clone(),
+        valid_from: datetime(py, meta.valid_from)?,
+        valid_until: datetime(py, meta.valid_until)?,
+        description: meta.description.clone(),
+    })
+}

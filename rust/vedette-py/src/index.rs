@@ -1,0 +1,239 @@
+//! `vedette.Index`: the compiled, immutable index.
+
+use std::sync::Arc;
+
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
+use pyo3::types::{PyBytes, PyDict};
+
+use crate::convert::{self, Indicator};
+use crate::errors::Result;
+
+/// Text to search: bytes (byte offsets) or str (character offsets).
+#[derive(FromPyObject)]
+pub(crate) enum Haystack {
+    Bytes(PyBackedBytes),
+    Str(PyBackedStr),
+}
+
+impl Haystack {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Haystack::Bytes(b) => b,
+            Haystack::Str(s) => s.as_bytes(),
+        }
+    }
+}
+
+/// One occurrence in the text, with every indicator record that explains it.
+#[pyclass(frozen, get_all, module = "vedette._core")]
+pub(crate) struct Match {
+    start: usize,
+    end: usize,
+    kind: &'static str,
+    indicators: Vec<Py<Indicator>>,
+}
+
+#[pymethods]
+impl Match {
+    fn __repr__(&self) -> String {
+        format!(
+            "Match(start={}, end={}, kind={:?}, indicators=<{}>)",
+            self.start,
+            self.end,
+            self.kind,
+            self.indicators.len()
+        )
+    }
+}
+
+/// A compiled, immutable set of indicators; safe to share between threads.
+#[pyclass(frozen, name = "Index", module = "vedette._core")]
+pub(crate) struct PyIndex {
+    pub(crate) inner: Arc<vedette_core::Index>,
+}
+
+impl PyIndex {
+    fn indicators_of(
+        &self,
+        py: Python<'_>,
+        ids: &[vedette_core::IndicatorId],
+    ) -> PyResult<Vec<Py<Indicator>>> {
+        ids.iter().map(|&id| Py::new(py, convert::indicator(py, self.inner.indicator(id))?)).collect()
+    }
+}
+
+#[pymethods]
+impl PyIndex {
+    #[pyo3(signature = (data, *, at=None))]
+    fn find(&self, py: Python<'_>, data: Haystack, at: Option<&Bound<'_, PyAny>>) -> Result<Vec<Match>> {
+        let at = convert::at(at)?;
+        let index = &self.inner;
+        let matches = py.detach(|| {
+            let mut matches = index.find(data.bytes(), at);
+            if let Haystack::Str(text) = &data {
+                matches.to_char_offsets(text);
+            }
+            matches
+        });
+        let convert = |m: vedette_core::Match<'_>| -> PyResult<Match> {
+            Ok(Match {
+                start: m.start,
+                end: m.end,
+                kind: m.kind.as_str(),
+                indicators: self.indicators_of(py, m.indicators)?,
+            })
+        };
+        Ok(matches.iter().map(convert).collect::<PyResult<_>>()?)
+    }
+
+    #[pyo3(signature = (data, *, at=None))]
+    fn is_match(&self, py: Python<'_>, data: Haystack, at: Option<&Bound<'_, PyAny>>) -> Result<bool> {
+        let at = convert::at(at)?;
+        Ok(py.detach(|| self.inner.is_match(data.bytes(), at)))
+    }
+
+    #[pyo3(signature = (value, kind=None, *, at=None))]
+    fn lookup(
+        &self,
+        py: Python<'_>,
+        value: &str,
+        kind: Option<&str>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> Result<Vec<Py<Indicator>>> {
+        let ids = self.inner.lookup(value, convert::kind(kind)?, convert::at(at)?)?;
+        Ok(self.indicators_of(py, &ids)?)
+    }
+
+    fn indicators(&self, py: Python<'_>) -> PyResult<Vec<Indicator>> {
+        self.inner.indicators().map(|record| convert::indicator(py, record)).collect()
+    }
+
+    fn indicator(&self, py: Python<'_>, id: u32) -> PyResult<Indicator> {
+        let record = self
+            .inner
+            .get(id)
+            .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err(format!("no indicator {id}")))?;
+        convert::indicator(py, record)
+    }
+
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let stats = self.inner.stats();
+        let out = PyDict::new(py);
+        out.set_item("entries", stats.entries)?;
+        out.set_item("records", stats.records)?;
+        let kinds = PyDict::new(py);
+        for (kind, n) in stats.entries_per_kind {
+            kinds.set_item(kind.as_str(), n)?;
+        }
+        out.set_item("kinds", kinds)?;
+        out.set_item("memory", stats.memory.into_iter().collect::<Vec<_>>().into_py_dict(py)?)?;
+        Ok(out)
+    }
+
+    #[pyo3(signature = (addresses, *, at=None))]
+    fn match_ipv4<'py>(
+        &self,
+        py: Python<'py>,
+        addresses: PyReadonlyArray1<'py, u32>,
+        at: Option<&Bound<'py, PyAny>>,
+    ) -> Result<Bound<'py, PyArray1<bool>>> {
+        let at = convert::at(at)?;
+        let addresses = addresses.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let mask = py.detach(|| {
+            let mut mask = vec![false; addresses.len()];
+            self.inner.match_ipv4(addresses, at, &mut mask);
+            mask
+        });
+        Ok(mask.into_pyarray(py))
+    }
+
+    #[pyo3(signature = (addresses, *, at=None))]
+    fn match_ipv6<'py>(
+        &self,
+        py: Python<'py>,
+        addresses: PyReadonlyArray2<'py, u8>,
+        at: Option<&Bound<'py, PyAny>>,
+    ) -> Result<Bound<'py, PyArray1<bool>>> {
+        let at = convert::at(at)?;
+        let bytes = addresses.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
+        if addresses.shape()[1] != 16 {
+            return Err(PyValueError::new_err("IPv6 addresses are an (n, 16) uint8 array").into());
+        }
+        let mask = py.detach(|| {
+            let addrs: Vec<u128> =
+                bytes.chunks_exact(16).map(|b| u128::from_be_bytes(b.try_into().unwrap())).collect();
+            let mut mask = vec![false; addrs.len()];
+            self.inner.match_ipv6(&addrs, at, &mut mask);
+            mask
+        });
+        Ok(mask.into_pyarray(py))
+    }
+
+    #[pyo3(signature = (src, dst, *, at=None))]
+    #[allow(clippy::type_complexity)]
+    fn match_flows<'py>(
+        &self,
+        py: Python<'py>,
+        src: PyReadonlyArray1<'py, u32>,
+        dst: PyReadonlyArray1<'py, u32>,
+        at: Option<&Bound<'py, PyAny>>,
+    ) -> Result<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
+        let at = convert::at(at)?;
+        let (src, dst) = (src.as_slice(), dst.as_slice());
+        let (src, dst) = (
+            src.map_err(|e| PyValueError::new_err(e.to_string()))?,
+            dst.map_err(|e| PyValueError::new_err(e.to_string()))?,
+        );
+        if src.len() != dst.len() {
+            return Err(
+                PyValueError::new_err(format!("src has {} rows, dst {}", src.len(), dst.len())).into()
+            );
+        }
+        let hits = py.detach(|| self.inner.match_flows(src, dst, at));
+        let ids: Vec<u32> = hits.indicators.iter().map(|id| id.as_u32()).collect();
+        Ok((hits.rows.into_pyarray(py), ids.into_pyarray(py)))
+    }
+
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let bytes = py.detach(|| self.inner.to_bytes());
+        PyBytes::new(py, &bytes)
+    }
+
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: PyBackedBytes) -> Result<PyIndex> {
+        let index = py.detach(|| vedette_core::Index::from_bytes(&data))?;
+        Ok(PyIndex { inner: Arc::new(index) })
+    }
+
+    fn save(&self, py: Python<'_>, path: std::path::PathBuf) -> PyResult<()> {
+        py.detach(|| std::fs::write(&path, self.inner.to_bytes()))?;
+        Ok(())
+    }
+
+    #[staticmethod]
+    fn load(py: Python<'_>, path: std::path::PathBuf) -> Result<PyIndex> {
+        let index = py.detach(|| -> Result<vedette_core::Index> {
+            let bytes = std::fs::read(&path).map_err(PyErr::from)?;
+            Ok(vedette_core::Index::from_bytes(&bytes)?)
+        })?;
+        Ok(PyIndex { inner: Arc::new(index) })
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let from_bytes = slf.get_type().getattr("from_bytes")?;
+        Ok((from_bytes, (slf.get().to_bytes(slf.py()),)))
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Index(entries={}, records={})", self.inner.len(), self.inner.record_count())
+    }
+}
+
+use pyo3::types::IntoPyDict;

@@ -1,0 +1,20 @@
+//! Python bindings of vedette-core: extract arguments, release the GIL, call the core,
+//! convert the result. No matching logic lives here.
+
+mod builder;
+mod convert;
+mod errors;
+mod index;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<builder::PyIndexBuilder>()?;
+    m.add_class::<builder::LoadReport>()?;
+    m.add_class::<index::PyIndex>()?;
+    m.add_class::<index::Match>()?;
+    m.add_class::<convert::Indicator>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,103 @@
+"""The Python surface: arguments, results and metadata are wired through."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+import vedette
+
+
+def build(*specs: tuple[str, dict]) -> vedette.Index:
+    builder = vedette.IndexBuilder()
+    for value, kwargs in specs:
+        builder.add(value, **kwargs)
+    return builder.build()
+
+
+def test_find_bytes_gives_byte_offsets() -> None:
+    index = vedette.compile(["evil.example", "203.0.113.0/24"])
+    hits = index.find(b"GET http://a.evil.example/x from 203.0.113.9")
+    assert [(m.start, m.end, m.kind) for m in hits] == [(11, 25, "domain"), (33, 44, "ipv4")]
+    assert [i.value for i in hits[1].indicators] == ["203.0.113.0/24"]
+
+
+def test_find_str_gives_character_offsets() -> None:
+    index = vedette.compile(["evil.example"])
+    text = "ünïcödé → evil.example ←"
+    [m] = index.find(text)
+    assert text[m.start : m.end] == "evil.example"
+    [b] = index.find(text.encode())
+    assert (b.start, b.end) != (m.start, m.end)
+
+
+def test_metadata_of_every_source_is_reported() -> None:
+    index = build(
+        ("evil.example", {"source": "a", "confidence": 80, "tags": ["c2"], "ref": "indicator--1"}),
+        ("EVIL.example.", {"source": "b", "tlp": "amber+strict", "description": "seen"}),
+        ("evil.example", {"source": "a", "confidence": 80, "tags": ["c2"], "ref": "indicator--1"}),
+    )
+    assert len(index) == 1
+    [m] = index.find("evil.example")
+    got = sorted((i.source, i.confidence, i.tlp, i.tags, i.ref, i.description) for i in m.indicators)
+    assert got == [
+        ("a", 80, None, ["c2"], "indicator--1", None),
+        ("b", None, "amber+strict", [], None, "seen"),
+    ]
+    assert {i.kind for i in m.indicators} == {"domain"}
+
+
+def test_validity_window_is_honoured() -> None:
+    index = build(
+        (
+            "evil.example",
+            {"valid_from": "2026-01-01T00:00:00Z", "valid_until": datetime(2027, 1, 1, tzinfo=timezone.utc)},
+        )
+    )
+    assert index.find("evil.example", at="2026-06-01T00:00:00Z")
+    assert not index.find("evil.example", at="2025-12-31T23:59:59Z")
+    assert not index.find("evil.example", at=datetime(2027, 1, 1))  # naive = UTC; until is exclusive
+    assert index.is_match("evil.example", at=1_767_225_600)  # 2026-01-01 as Unix seconds
+    [i] = index.indicators()
+    assert i.valid_from == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert i.valid_until == datetime(2027, 1, 1, tzinfo=timezone.utc)
+
+
+def test_lookup_walks_parents_and_networks() -> None:
+    index = build(
+        ("evil.example", {}),
+        ("mail.evil.example", {"kind": "hostname"}),
+        ("10.0.0.0/8", {}),
+        ("10.1.0.0/16", {}),
+        ("http://evil.example/a", {}),
+    )
+    assert {i.value for i in index.lookup("x.mail.evil.example")} == {"evil.example"}
+    assert {i.value for i in index.lookup("MAIL.evil.example.")} == {"evil.example", "mail.evil.example"}
+    assert {i.value for i in index.lookup("10.1.2.3")} == {"10.0.0.0/8", "10.1.0.0/16"}
+    assert {i.value for i in index.lookup("HTTP://Evil.Example:80/a#x")} == {"evil.example/a"}
+    assert index.lookup("8.8.8.8") == []
+
+
+def test_indicators_and_stats() -> None:
+    index = vedette.compile(["evil.example", "1.2.3.4", "2001:db8::/32", "d41d8cd98f00b204e9800998ecf8427e"])
+    records = index.indicators()
+    assert [i.id for i in records] == list(range(len(records)))
+    assert index.indicator(records[1].id).value == records[1].value
+    with pytest.raises(IndexError):
+        index.indicator(99)
+    stats = index.stats()
+    assert stats["entries"] == 4 and stats["records"] == 4
+    assert stats["kinds"] == {"ipv4": 1, "ipv6": 1, "domain": 1, "md5": 1}
+    assert all(isinstance(v, int) for v in stats["memory"].values())
+
+
+def test_load_report_from_bytes() -> None:
+    builder = vedette.IndexBuilder()
+    report = builder.load(b"# comment\n1.2.3.4\n010.1.1.1\nevil[.]example\nip addresses:\n", source="feed")
+    assert report.format == "lines"
+    assert report.loaded == 2
+    assert sum(report.skipped.values()) == 2
+    assert [line for line, _, _ in report.errors] == [3, 5]
+    index = builder.build()
+    assert {(i.value, i.source) for i in index.indicators()} == {("1.2.3.4", "feed"), ("evil.example", "feed")}
