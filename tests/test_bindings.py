@@ -40,7 +40,9 @@ def test_metadata_of_every_source_is_reported() -> None:
     )
     assert len(index) == 1
     [m] = index.find("evil.example")
-    got = sorted((i.source, i.confidence, i.tlp, i.tags, i.ref, i.description) for i in m.indicators)
+    got = sorted(
+        (i.source, i.confidence, i.tlp, i.tags, i.ref, i.description) for i in m.indicators
+    )
     assert got == [
         ("a", 80, None, ["c2"], "indicator--1", None),
         ("b", None, "amber+strict", [], None, "seen"),
@@ -52,12 +54,17 @@ def test_validity_window_is_honoured() -> None:
     index = build(
         (
             "evil.example",
-            {"valid_from": "2026-01-01T00:00:00Z", "valid_until": datetime(2027, 1, 1, tzinfo=timezone.utc)},
+            {
+                "valid_from": "2026-01-01T00:00:00Z",
+                "valid_until": datetime(2027, 1, 1, tzinfo=timezone.utc),
+            },
         )
     )
     assert index.find("evil.example", at="2026-06-01T00:00:00Z")
     assert not index.find("evil.example", at="2025-12-31T23:59:59Z")
-    assert not index.find("evil.example", at=datetime(2027, 1, 1))  # naive = UTC; until is exclusive
+    assert not index.find(
+        "evil.example", at=datetime(2027, 1, 1)
+    )  # naive = UTC; until is exclusive
     assert index.is_match("evil.example", at=1_767_225_600)  # 2026-01-01 as Unix seconds
     [i] = index.indicators()
     assert i.valid_from == datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -73,14 +80,19 @@ def test_lookup_walks_parents_and_networks() -> None:
         ("http://evil.example/a", {}),
     )
     assert {i.value for i in index.lookup("x.mail.evil.example")} == {"evil.example"}
-    assert {i.value for i in index.lookup("MAIL.evil.example.")} == {"evil.example", "mail.evil.example"}
+    assert {i.value for i in index.lookup("MAIL.evil.example.")} == {
+        "evil.example",
+        "mail.evil.example",
+    }
     assert {i.value for i in index.lookup("10.1.2.3")} == {"10.0.0.0/8", "10.1.0.0/16"}
     assert {i.value for i in index.lookup("HTTP://Evil.Example:80/a#x")} == {"evil.example/a"}
     assert index.lookup("8.8.8.8") == []
 
 
 def test_indicators_and_stats() -> None:
-    index = vedette.compile(["evil.example", "1.2.3.4", "2001:db8::/32", "d41d8cd98f00b204e9800998ecf8427e"])
+    index = vedette.compile(
+        ["evil.example", "1.2.3.4", "2001:db8::/32", "d41d8cd98f00b204e9800998ecf8427e"]
+    )
     records = index.indicators()
     assert [i.id for i in records] == list(range(len(records)))
     assert index.indicator(records[1].id).value == records[1].value
@@ -94,10 +106,15 @@ def test_indicators_and_stats() -> None:
 
 def test_load_report_from_bytes() -> None:
     builder = vedette.IndexBuilder()
-    report = builder.load(b"# comment\n1.2.3.4\n010.1.1.1\nevil[.]example\nip addresses:\n", source="feed")
+    report = builder.load(
+        b"# comment\n1.2.3.4\n010.1.1.1\nevil[.]example\nip addresses:\n", source="feed"
+    )
     assert report.format == "lines"
     assert report.loaded == 2
     assert sum(report.skipped.values()) == 2
     assert [line for line, _, _ in report.errors] == [3, 5]
     index = builder.build()
-    assert {(i.value, i.source) for i in index.indicators()} == {("1.2.3.4", "feed"), ("evil.example", "feed")}
+    assert {(i.value, i.source) for i in index.indicators()} == {
+        ("1.2.3.4", "feed"),
+        ("evil.example", "feed"),
+    }

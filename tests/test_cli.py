@@ -44,7 +44,7 @@ def test_scan_reports_file_line_and_span(tmp_path, capsys) -> None:
     ]
     assert hits[0]["file"] == str(log)
     assert hits[1]["indicators"] == [
-        {"value": "203.0.113.0/24", "kind": "ipv4", "source": None, "ref": None}
+        {"value": "203.0.113.0/24", "kind": "ipv4", "source": "feed.txt", "ref": None}
     ]
     assert "3 lines" in err and "3 hits" in err
 
@@ -69,21 +69,33 @@ def test_bad_index_file_is_an_error_not_a_crash(tmp_path, capsys) -> None:
 
 def test_scan_real_auth_log_against_real_feeds(data, capsys) -> None:
     """Case 3 of the data README: sshd scanners in auth.log that IPsum still lists."""
-    hits, _ = run(capsys, ["scan", "--feed", str(data / "feeds/ipsum/ipsum.txt.gz"),
-                           str(data / "logs/auth/auth.log.gz")])
+    hits, _ = run(
+        capsys,
+        [
+            "scan",
+            "--feed",
+            str(data / "feeds/ipsum/ipsum.txt.gz"),
+            str(data / "logs/auth/auth.log.gz"),
+        ],
+    )
     observed = {h["observed"] for h in hits}
     # An independent reading: every dotted quad in the log that the feed lists.
     import re
 
-    feed = {line.split()[0] for line in gzip.open(data / "feeds/ipsum/ipsum.txt.gz", "rt")
-            if line.strip() and not line.startswith("#")}
+    feed = {
+        line.split()[0]
+        for line in gzip.open(data / "feeds/ipsum/ipsum.txt.gz", "rt")
+        if line.strip() and not line.startswith("#")
+    }
     text = gzip.open(data / "logs/auth/auth.log.gz", "rt", errors="replace").read()
     quads = set(re.findall(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\w)", text))
     assert observed == quads & feed
     assert len(observed) >= 4
 
 
-@pytest.mark.parametrize("feed", ["feeds/firehol/firehol_level1.netset", "feeds/tweetfeed/blocklist_domains.txt"])
+@pytest.mark.parametrize(
+    "feed", ["feeds/firehol/firehol_level1.netset", "feeds/tweetfeed/blocklist_domains.txt"]
+)
 def test_compile_real_feeds(data, tmp_path, capsys, feed) -> None:
     out = tmp_path / "x.vdx"
     assert main(["compile", str(data / feed), "-o", str(out)]) == 0

@@ -31,7 +31,9 @@ def vedette_spans(patterns: list[str], text: str) -> list[tuple[int, int, str]]:
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.lists(st.text(alphabet="abé.", min_size=1, max_size=4).filter(str.strip), min_size=1, max_size=6),
+    st.lists(
+        st.text(alphabet="abé.", min_size=1, max_size=4).filter(str.strip), min_size=1, max_size=6
+    ),
     st.text(alphabet="abé. ", max_size=60),
 )
 def test_strings_agree_with_pyahocorasick(patterns: list[str], text: str) -> None:
@@ -42,5 +44,5 @@ def test_strings_agree_with_pyahocorasick(patterns: list[str], text: str) -> Non
 def test_user_agents_on_a_large_text() -> None:
     rng = random.Random(3)
     agents = [f"Agent{n}/{n % 7}.0" for n in range(200)]
-    text = " ".join(rng.choice(agents + ["noise", "Agent", "/1.0"]) for _ in range(5000))
+    text = " ".join(rng.choice([*agents, "noise", "Agent", "/1.0"]) for _ in range(5000))
     assert vedette_spans(agents, text) == ahocorasick_spans(agents, text)

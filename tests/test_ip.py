@@ -9,7 +9,14 @@ import numpy as np
 
 import vedette
 
-NETWORKS = ["10.0.0.0/8", "10.1.0.0/16", "192.0.2.0/24", "198.51.100.7", "203.0.113.5-203.0.113.20", "0.0.0.0/32"]
+NETWORKS = [
+    "10.0.0.0/8",
+    "10.1.0.0/16",
+    "192.0.2.0/24",
+    "198.51.100.7",
+    "203.0.113.5-203.0.113.20",
+    "0.0.0.0/32",
+]
 
 
 def reference(addresses: np.ndarray) -> np.ndarray:
@@ -26,8 +33,21 @@ def reference(addresses: np.ndarray) -> np.ndarray:
 
 def sample_addresses(n: int) -> np.ndarray:
     rng = random.Random(42)
-    near = [0x0A000000, 0x0A010000, 0xC0000200, 0xC6336407, 0xCB007105, 0xCB007114, 0xCB007115, 0, 0xFFFFFFFF]
-    values = [rng.choice(near) + rng.randint(-3, 3) if rng.random() < 0.5 else rng.getrandbits(32) for _ in range(n)]
+    near = [
+        0x0A000000,
+        0x0A010000,
+        0xC0000200,
+        0xC6336407,
+        0xCB007105,
+        0xCB007114,
+        0xCB007115,
+        0,
+        0xFFFFFFFF,
+    ]
+    values = [
+        rng.choice(near) + rng.randint(-3, 3) if rng.random() < 0.5 else rng.getrandbits(32)
+        for _ in range(n)
+    ]
     return np.array([v % (1 << 32) for v in values], dtype=np.uint32)
 
 
@@ -63,11 +83,18 @@ def test_match_flows_attributes_hits() -> None:
     ids = {i.value: i.id for i in index.indicators()}
     ip = lambda s: int(ipaddress.IPv4Address(s))  # noqa: E731
     src = np.array([ip("10.1.2.3"), ip("8.8.8.8"), ip("192.0.2.1"), ip("8.8.4.4")], dtype=np.uint32)
-    dst = np.array([ip("10.2.0.1"), ip("8.8.4.4"), ip("192.0.2.1"), ip("10.9.9.9")], dtype=np.uint32)
+    dst = np.array(
+        [ip("10.2.0.1"), ip("8.8.4.4"), ip("192.0.2.1"), ip("10.9.9.9")], dtype=np.uint32
+    )
     rows, indicator_ids = index.match_flows(src, dst)
     got = sorted(zip(rows.tolist(), indicator_ids.tolist(), strict=True))
     want = sorted(
-        [(0, ids["10.0.0.0/8"]), (0, ids["10.1.0.0/16"]), (2, ids["192.0.2.1"]), (3, ids["10.0.0.0/8"])]
+        [
+            (0, ids["10.0.0.0/8"]),
+            (0, ids["10.1.0.0/16"]),
+            (2, ids["192.0.2.1"]),
+            (3, ids["10.0.0.0/8"]),
+        ]
     )
     assert got == want
     assert rows.dtype == np.uint64 and indicator_ids.dtype == np.uint32

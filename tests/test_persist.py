@@ -10,22 +10,36 @@ import pytest
 import vedette
 from vedette.exceptions import IndexFormatError
 
-VALUES = ["evil.example", "http://evil.example/a?b", "bad@evil.example", "10.0.0.0/8", "2001:db8::/48",
-          "d41d8cd98f00b204e9800998ecf8427e", "203.0.113.1-203.0.113.9"]
+VALUES = [
+    "evil.example",
+    "http://evil.example/a?b",
+    "bad@evil.example",
+    "10.0.0.0/8",
+    "2001:db8::/48",
+    "d41d8cd98f00b204e9800998ecf8427e",
+    "203.0.113.1-203.0.113.9",
+]
 
 
 def sample_index() -> vedette.Index:
     builder = vedette.IndexBuilder()
     for n, value in enumerate(VALUES):
-        builder.add(value, source=f"s{n % 2}", confidence=n * 10, tags=["t", str(n)],
-                    valid_until="2099-01-01T00:00:00Z")
+        builder.add(
+            value,
+            source=f"s{n % 2}",
+            confidence=n * 10,
+            tags=["t", str(n)],
+            valid_until="2099-01-01T00:00:00Z",
+        )
     builder.add("Mozilla/5.0 (evil)", kind="string", tlp="red")
     return builder.build()
 
 
 def summary(index: vedette.Index) -> list[tuple]:
-    return [(i.id, i.kind, i.value, i.source, i.confidence, i.tags, i.tlp, i.valid_until)
-            for i in index.indicators()]
+    return [
+        (i.id, i.kind, i.value, i.source, i.confidence, i.tags, i.tlp, i.valid_until)
+        for i in index.indicators()
+    ]
 
 
 def test_save_load_round_trip(tmp_path) -> None:

@@ -2,21 +2,35 @@
 
 import os
 from datetime import datetime
-from typing import Literal
+from typing import Literal, final
 
 import numpy as np
 import numpy.typing as npt
 
+__all__ = ["Index", "IndexBuilder", "Indicator", "LoadReport", "Match", "__version__"]
+
 __version__: str
 
-KindName = Literal[
-    "ipv4", "ipv6", "domain", "hostname", "url", "email",
-    "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "string",
+_KindName = Literal[
+    "ipv4",
+    "ipv6",
+    "domain",
+    "hostname",
+    "url",
+    "email",
+    "md5",
+    "sha1",
+    "sha224",
+    "sha256",
+    "sha384",
+    "sha512",
+    "string",
 ]
-TlpName = Literal["clear", "green", "amber", "amber+strict", "red"]
-FormatName = Literal["lines", "csv"]
-TimeLike = datetime | str | float | int
+_TlpName = Literal["clear", "green", "amber", "amber+strict", "red"]
+_FormatName = Literal["lines", "csv"]
+_TimeLike = datetime | str | float | int
 
+@final
 class Indicator:
     """One indicator record: a canonical value, its kind and its feed's metadata."""
 
@@ -25,7 +39,7 @@ class Indicator:
     @property
     def value(self) -> str: ...
     @property
-    def kind(self) -> KindName: ...
+    def kind(self) -> _KindName: ...
     @property
     def source(self) -> str | None: ...
     @property
@@ -33,7 +47,7 @@ class Indicator:
     @property
     def confidence(self) -> int | None: ...
     @property
-    def tlp(self) -> TlpName | None: ...
+    def tlp(self) -> _TlpName | None: ...
     @property
     def tags(self) -> list[str]: ...
     @property
@@ -43,6 +57,7 @@ class Indicator:
     @property
     def description(self) -> str | None: ...
 
+@final
 class Match:
     """One occurrence in the text, with every valid indicator record that explains it.
 
@@ -54,17 +69,18 @@ class Match:
     @property
     def end(self) -> int: ...
     @property
-    def kind(self) -> KindName: ...
+    def kind(self) -> _KindName: ...
     @property
     def indicators(self) -> list[Indicator]: ...
 
+@final
 class LoadReport:
     """What one ``IndexBuilder.load`` did."""
 
     @property
     def name(self) -> str: ...
     @property
-    def format(self) -> FormatName | None: ...
+    def format(self) -> _FormatName | None: ...
     @property
     def loaded(self) -> int: ...
     @property
@@ -77,15 +93,16 @@ class LoadReport:
     def masked_host_bits(self) -> int:
         """Networks given with host bits set, loaded masked."""
 
+@final
 class Index:
     """A compiled, immutable set of indicators; safe to share between threads."""
 
-    def find(self, data: bytes | str, *, at: TimeLike | None = None) -> list[Match]:
+    def find(self, data: bytes | str, *, at: _TimeLike | None = None) -> list[Match]:
         """Every occurrence of every indicator valid at ``at`` (default: now)."""
-    def is_match(self, data: bytes | str, *, at: TimeLike | None = None) -> bool:
+    def is_match(self, data: bytes | str, *, at: _TimeLike | None = None) -> bool:
         """Whether any indicator occurs in ``data``; stops at the first."""
     def lookup(
-        self, value: str, kind: KindName | None = None, *, at: TimeLike | None = None
+        self, value: str, kind: _KindName | None = None, *, at: _TimeLike | None = None
     ) -> list[Indicator]:
         """The records one observed field value hits (parent domains and covering networks
         included)."""
@@ -96,11 +113,11 @@ class Index:
     def stats(self) -> dict[str, object]:
         """``entries``, ``records``, ``kinds`` (entries per kind) and ``memory`` (bytes)."""
     def match_ipv4(
-        self, addresses: npt.NDArray[np.uint32], *, at: TimeLike | None = None
+        self, addresses: npt.NDArray[np.uint32], *, at: _TimeLike | None = None
     ) -> npt.NDArray[np.bool_]:
         """A mask of the addresses (host-order uint32) that an indicator covers."""
     def match_ipv6(
-        self, addresses: npt.NDArray[np.uint8], *, at: TimeLike | None = None
+        self, addresses: npt.NDArray[np.uint8], *, at: _TimeLike | None = None
     ) -> npt.NDArray[np.bool_]:
         """A mask of the addresses (an ``(n, 16)`` uint8 array, network order) hit."""
     def match_flows(
@@ -108,7 +125,7 @@ class Index:
         src: npt.NDArray[np.uint32],
         dst: npt.NDArray[np.uint32],
         *,
-        at: TimeLike | None = None,
+        at: _TimeLike | None = None,
     ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
         """``(rows, indicator_ids)``: one pair per flow and indicator that its source or
         destination hits."""
@@ -124,6 +141,7 @@ class Index:
     def __len__(self) -> int:
         """The number of distinct ``(kind, value)`` entries."""
 
+@final
 class IndexBuilder:
     """Collects indicators, then compiles them into an ``Index``."""
 
@@ -131,25 +149,25 @@ class IndexBuilder:
     def add(
         self,
         value: str,
-        kind: KindName | None = None,
+        kind: _KindName | None = None,
         *,
         source: str | None = None,
         confidence: int | None = None,
-        tlp: TlpName | None = None,
+        tlp: _TlpName | None = None,
         tags: list[str] = ...,
         ref: str | None = None,
-        valid_from: TimeLike | None = None,
-        valid_until: TimeLike | None = None,
+        valid_from: _TimeLike | None = None,
+        valid_until: _TimeLike | None = None,
         description: str | None = None,
     ) -> None:
         """Adds one indicator; ``IndicatorError`` when the value is not valid."""
     def load(
         self,
         feed: bytes | str | os.PathLike[str],
-        format: FormatName | None = None,
+        format: _FormatName | None = None,
         *,
         source: str | None = None,
-        kind: KindName | None = None,
+        kind: _KindName | None = None,
         strict: bool = False,
     ) -> LoadReport:
         """Loads a feed file or its bytes (gzip inflated, format sniffed)."""

@@ -28,7 +28,7 @@ def _open_log(path: str) -> BinaryIO:
     with open(path, "rb") as probe:
         magic = probe.read(2)
     # gzip.open reads every member of a multi-member file.
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")  # noqa: SIM115
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
 
 
 def _blocks(stream: BinaryIO) -> Iterator[bytes]:
@@ -49,7 +49,7 @@ def _blocks(stream: BinaryIO) -> Iterator[bytes]:
 def _build(feeds: Sequence[str], strict: bool) -> Index:
     builder = IndexBuilder()
     for feed in feeds:
-        report = builder.load(feed, strict=strict)
+        report = builder.load(feed, strict=strict, source=Path(feed).name)
         skipped = sum(report.skipped.values())
         print(f"vedette: {feed}: {report.loaded} loaded, {skipped} skipped", file=sys.stderr)
         for reason, count in report.skipped.items():
@@ -118,8 +118,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     scan = commands.add_parser("scan", help="match logs against feeds, one JSON line per hit")
-    scan.add_argument("logs", nargs="*", metavar="LOG", help="log files (.gz read as such); - or none for stdin")
-    scan.add_argument("--feed", action="append", default=[], metavar="FEED", help="a feed to compile (repeatable)")
+    scan.add_argument(
+        "logs", nargs="*", metavar="LOG", help="log files (.gz read as such); - or none for stdin"
+    )
+    scan.add_argument(
+        "--feed", action="append", default=[], metavar="FEED", help="a feed to compile (repeatable)"
+    )
     scan.add_argument("--index", metavar="FILE", help="a compiled index (vedette compile -o FILE)")
     scan.add_argument("--sample", action="store_true", help="use the bundled sample feed and log")
     scan.add_argument("--strict", action="store_true", help="fail on the first bad feed record")
