@@ -233,6 +233,7 @@ impl Index {
             ("urls", map_bytes(key_bytes(&t.urls), t.urls.len(), 4)),
             ("emails", map_bytes(key_bytes(&t.emails), t.emails.len(), 4)),
             ("hashes", map_bytes(key_bytes(&t.hashes), t.hashes.len(), 4)),
+            ("filters", t.filter_bytes()),
             ("ipv4_bitmap", t.ipv4.bitmap_bytes()),
             ("ipv4_table", t.ipv4.table_bytes()),
             ("ipv6_table", t.ipv6.memory_usage()),

@@ -1,6 +1,7 @@
 //! [`IndexBuilder`]: collects indicators (one by one or from feeds), puts each in
 //! canonical form, merges duplicates, and compiles an [`Index`].
 
+pub(crate) mod filter;
 pub(crate) mod ip;
 pub(crate) mod tables;
 

@@ -3,6 +3,7 @@
 use aho_corasick::AhoCorasick;
 use rustc_hash::FxHashMap;
 
+use super::filter::{digest_hash, last_label_hash, name_hash, BitFilter};
 use super::ip::{IntervalTable, Ipv4Table};
 use crate::error::BuildError;
 use crate::indicator::Kind;
@@ -31,11 +32,19 @@ impl Default for NameSlot {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Tables {
     pub names: FxHashMap<Box<[u8]>, NameSlot>,
+    /// The hash of every key of `names`.
+    pub name_filter: BitFilter,
+    /// The hash of the last label of every key of `names`: most words in text are turned
+    /// away by this 8 KiB-ish filter after hashing one label.
+    pub last_label_filter: BitFilter,
+    /// Some name (or e-mail domain) is a single label, so dotless tokens need a look.
+    pub dotless_names: bool,
     pub urls: FxHashMap<Box<[u8]>, u32>,
     /// Some URL has a bracketed IPv6 host.
     pub bracketed_url_hosts: bool,
     pub emails: FxHashMap<Box<[u8]>, u32>,
     pub hashes: FxHashMap<Box<[u8]>, u32>,
+    pub digest_filter: BitFilter,
     pub ipv4: Ipv4Table,
     pub ipv6: IntervalTable<u128>,
     /// Some IPv4 or IPv6 entry exists, so IP literals are worth extracting.
@@ -77,6 +86,27 @@ pub(crate) fn url_host(url: &str) -> &str {
 }
 
 impl Tables {
+    fn compile_filters(&mut self) {
+        self.name_filter = BitFilter::with_capacity(self.names.len());
+        self.last_label_filter = BitFilter::with_capacity(self.names.len() / 8);
+        for name in self.names.keys() {
+            self.name_filter.insert(name_hash(name));
+            self.last_label_filter.insert(last_label_hash(name));
+            self.dotless_names |= !name.contains(&b'.');
+        }
+        self.digest_filter = BitFilter::with_capacity(self.hashes.len());
+        for digest in self.hashes.keys() {
+            self.digest_filter.insert(digest_hash(digest));
+        }
+    }
+
+    /// Heap bytes of the filters.
+    pub(crate) fn filter_bytes(&self) -> usize {
+        self.name_filter.memory_usage()
+            + self.last_label_filter.memory_usage()
+            + self.digest_filter.memory_usage()
+    }
+
     /// Compiles the tables of `entries` (canonical kind, value and IP range), whose
     /// position is their entry id.
     pub(crate) fn compile<'a>(
@@ -102,6 +132,8 @@ impl Tables {
                     tables.urls.insert(key(), id);
                 }
                 Kind::Email => {
+                    let domain = value.rsplit_once('@').map_or("", |(_, d)| d);
+                    tables.dotless_names |= !domain.contains('.');
                     tables.emails.insert(key(), id);
                 }
                 Kind::String => {
@@ -121,6 +153,7 @@ impl Tables {
                 }
             }
         }
+        tables.compile_filters();
         tables.has_ip = !v4.is_empty() || !v6.is_empty();
         tables.ipv4 = Ipv4Table::new(&v4);
         tables.ipv6 = IntervalTable::new(&v6);

@@ -12,6 +12,10 @@ pub(crate) const LOCAL: u8 = 8;
 pub(crate) const V6: u8 = 16;
 /// A byte that ends a URL: ASCII whitespace, one of ``"'<>`,|``, NUL or `#`.
 pub(crate) const URL_END: u8 = 32;
+/// `[0-9]`.
+pub(crate) const DIGIT: u8 = 64;
+/// `.`.
+pub(crate) const DOT: u8 = 128;
 
 const fn classify(b: u8) -> u8 {
     let alnum = b.is_ascii_alphanumeric();
@@ -20,7 +24,10 @@ const fn classify(b: u8) -> u8 {
         class |= HOST | RUN;
     }
     if b == b'.' {
-        class |= RUN;
+        class |= RUN | DOT;
+    }
+    if b.is_ascii_digit() {
+        class |= DIGIT;
     }
     if alnum {
         class |= ALNUM;
@@ -62,6 +69,12 @@ const TABLE: [u8; 256] = {
     }
     table
 };
+
+/// The class bits of `b`.
+#[inline(always)]
+pub(crate) fn of(b: u8) -> u8 {
+    TABLE[b as usize]
+}
 
 /// Whether `b` has any of the class bits in `class`.
 #[inline(always)]

@@ -1,8 +1,9 @@
 //! Runs of host-name bytes and dots: the tokens that hold domains, host names, URLs,
 //! e-mail addresses, hex digests and IPv4 literals.
 
-use super::class::{is, ALNUM, HOST, LOCAL, RUN, URL_END};
+use super::class::{self, is, ALNUM, DIGIT, DOT, HOST, LOCAL, RUN, URL_END};
 use super::{ip, Collector};
+use crate::build::filter::{digest_hash, for_each_suffix_hash};
 use crate::build::tables::{decode_hex, NO_ENTRY};
 use crate::indicator::Kind;
 
@@ -11,6 +12,9 @@ const MAX_LOCAL_PART: usize = 256;
 
 /// Scans every maximal run of `[A-Za-z0-9_.-]` and bytes >= 0x80.
 pub(super) fn scan_runs(c: &mut Collector<'_>, hay: &[u8], v6_literals: &[(usize, usize)]) {
+    let t = &c.index.tables;
+    let wants_names = !t.names.is_empty() || !t.emails.is_empty();
+    let wants_hashes = !t.hashes.is_empty();
     let mut next_v6 = 0;
     let mut i = 0;
     while i < hay.len() {
@@ -18,39 +22,38 @@ pub(super) fn scan_runs(c: &mut Collector<'_>, hay: &[u8], v6_literals: &[(usize
             i += 1;
         }
         let start = i;
+        // The classes seen in the run decide which token kinds it can hold at all.
+        let mut seen = 0;
         while i < hay.len() && is(hay[i], RUN) {
+            seen |= class::of(hay[i]);
             i += 1;
         }
         if start == i {
             break;
         }
-        while next_v6 < v6_literals.len() && v6_literals[next_v6].1 <= start {
-            next_v6 += 1;
+        if wants_hashes && i - start >= 32 {
+            scan_hashes(c, hay, start, i);
         }
-        let overlapping = &v6_literals[next_v6..];
-        let overlapping = &overlapping[..overlapping.iter().take_while(|&&(s, _)| s < i).count()];
-        scan_run(c, hay, start, i, |pos| overlapping.iter().any(|&(s, e)| s <= pos && pos < e));
+        if t.has_ip && seen & (DIGIT | DOT) == DIGIT | DOT {
+            while next_v6 < v6_literals.len() && v6_literals[next_v6].1 <= start {
+                next_v6 += 1;
+            }
+            let near = &v6_literals[next_v6..];
+            let near = &near[..near.iter().take_while(|&&(s, _)| s < i).count()];
+            scan_ipv4(c, hay, start, i, |pos| near.iter().any(|&(s, e)| s <= pos && pos < e));
+        }
+        if wants_names && (seen & DOT != 0 || t.dotless_names) {
+            scan_names(c, hay, start, i);
+        }
         if c.done() {
             return;
         }
     }
 }
 
-fn scan_run(c: &mut Collector<'_>, hay: &[u8], start: usize, end: usize, in_v6: impl Fn(usize) -> bool) {
-    let t = &c.index.tables;
-    if !t.hashes.is_empty() && end - start >= 32 {
-        scan_hashes(c, hay, start, end);
-    }
-    if t.has_ip {
-        scan_ipv4(c, hay, start, end, in_v6);
-    }
-    if !t.names.is_empty() || !t.emails.is_empty() {
-        scan_names(c, hay, start, end);
-    }
-}
-
 /// Maximal `[0-9A-Za-z]` runs of a digest's length that are all hex.
 fn scan_hashes(c: &mut Collector<'_>, hay: &[u8], start: usize, end: usize) {
+    let tables = &c.index.tables;
     let mut i = start;
     while i < end {
         while i < end && !is(hay[i], ALNUM) {
@@ -63,7 +66,10 @@ fn scan_hashes(c: &mut Collector<'_>, hay: &[u8], start: usize, end: usize) {
         if let Some(kind) = Kind::hash_of_hex_len(i - token) {
             let mut buf = [0u8; 64];
             if let Some(digest) = decode_hex(&hay[token..i], &mut buf) {
-                if let Some(&entry) = c.index.tables.hashes.get(digest) {
+                if !tables.digest_filter.contains(digest_hash(digest)) {
+                    continue;
+                }
+                if let Some(&entry) = tables.hashes.get(digest) {
                     c.report(token, i, kind, &[entry]);
                 }
             }
@@ -128,27 +134,34 @@ fn lookup_segment(
     ends_run: bool,
 ) {
     let index = c.index;
+    let tables = &index.tables;
+    let name = &hay[seg..seg_end];
     let mut lower = std::mem::take(&mut c.scratch);
-    lower.clear();
-    lower.extend(hay[seg..seg_end].iter().map(u8::to_ascii_lowercase));
-
-    let mark = c.mark();
     let mut whole = None;
-    let mut label = 0;
-    loop {
-        if let Some(slot) = index.tables.names.get(&lower[label..]) {
-            if label == 0 {
-                whole = Some(*slot);
-            }
-            if slot.domain != NO_ENTRY {
-                c.add(slot.domain);
+    let mark = c.mark();
+    let mut shortest = true;
+    for_each_suffix_hash(name, |label, hash| {
+        if shortest {
+            // Most tokens end in a label that ends no indicator: one filter probe and done.
+            shortest = false;
+            if !tables.last_label_filter.contains(hash) {
+                return false;
             }
         }
-        match memchr::memchr(b'.', &lower[label..]) {
-            Some(dot) => label += dot + 1,
-            None => break,
+        if tables.name_filter.contains(hash) {
+            lower.clear();
+            lower.extend(name[label..].iter().map(u8::to_ascii_lowercase));
+            if let Some(slot) = tables.names.get(&lower[..]) {
+                if label == 0 {
+                    whole = Some(*slot);
+                }
+                if slot.domain != NO_ENTRY {
+                    c.add(slot.domain);
+                }
+            }
         }
-    }
+        true
+    });
     c.finish(mark, span_start, seg_end, Kind::Domain);
     c.scratch = lower;
 
@@ -161,7 +174,7 @@ fn lookup_segment(
                 url_candidates(c, hay, seg, seg_end);
             }
         }
-        if !index.tables.emails.is_empty() && seg > 0 && hay[seg - 1] == b'@' {
+        if !tables.emails.is_empty() && seg > 0 && hay[seg - 1] == b'@' {
             email_candidate(c, hay, seg - 1, seg_end);
         }
     }
