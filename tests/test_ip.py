@@ -6,6 +6,7 @@ import ipaddress
 import random
 
 import numpy as np
+import pytest
 
 import vedette
 
@@ -105,3 +106,12 @@ def test_match_ipv6_columns_and_mapped_addresses() -> None:
     addrs = ["2001:db8::5", "2001:db9::", "::ffff:192.0.2.1", "::1"]
     column = np.array([list(ipaddress.IPv6Address(a).packed) for a in addrs], dtype=np.uint8)
     assert index.match_ipv6(column).tolist() == [True, False, True, False]
+
+
+def test_ipv4_bitmap_reads_in_pyroaring() -> None:
+    pyroaring = pytest.importorskip("pyroaring")
+    index = vedette.compile(NETWORKS)
+    bitmap = pyroaring.BitMap.deserialize(index.ipv4_bitmap())
+    addresses = sample_addresses(2000)
+    assert [int(a) in bitmap for a in addresses] == reference(addresses).tolist()
+    assert len(bitmap) == (1 << 24) + 256 + 1 + 16 + 1

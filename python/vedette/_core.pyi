@@ -129,6 +129,9 @@ class Index:
     ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
         """``(rows, indicator_ids)``: one pair per flow and indicator that its source or
         destination hits."""
+    def ipv4_bitmap(self) -> bytes:
+        """The IPv4 addresses some indicator covers, as a roaring bitmap in the portable
+        format (``pyroaring.BitMap.deserialize`` reads it)."""
     def to_bytes(self) -> bytes: ...
     @staticmethod
     def from_bytes(data: bytes) -> Index:

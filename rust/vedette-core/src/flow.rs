@@ -18,8 +18,7 @@ impl Index {
     pub fn match_ipv4(&self, addresses: &[u32], at: Timestamp, out: &mut [bool]) {
         let table = &self.tables.ipv4;
         for (hit, &addr) in out.iter_mut().zip(addresses) {
-            // The bitmap turns the many misses away; only hits reach the validity check.
-            *hit = table.contains(addr) && table.covering(addr).iter().any(|&e| self.any_valid(e, at));
+            *hit = table.covering(addr).iter().any(|&e| self.any_valid(e, at));
         }
     }
 
@@ -49,11 +48,12 @@ impl Index {
         let mut hits = FlowHits::default();
         let mut ids = Vec::new();
         for (row, (&s, &d)) in src.iter().zip(dst).enumerate() {
-            if !table.contains(s) && !table.contains(d) {
+            let (by_src, by_dst) = (table.covering(s), table.covering(d));
+            if by_src.is_empty() && by_dst.is_empty() {
                 continue;
             }
             ids.clear();
-            for &entry in table.covering(s).iter().chain(table.covering(d)) {
+            for &entry in by_src.iter().chain(by_dst) {
                 self.valid_records(entry, at, &mut ids);
             }
             ids.sort_unstable();

@@ -1,6 +1,6 @@
 //! [`Index`]: the immutable compiled form of a set of indicators.
 
-use crate::build::tables::{decode_hex, Tables, NO_ENTRY};
+use crate::build::tables::{Tables, NO_ENTRY};
 use crate::error::{BuildError, DeserializeError, IndicatorError};
 use crate::indicator::{Indicator, IndicatorId, Kind, Meta, Timestamp};
 use crate::normalize::{self, IpRange};
@@ -72,7 +72,7 @@ impl Index {
                 return Err(BuildError::too_many(what, n as u64, limit));
             }
         }
-        let tables = Tables::compile(entries.iter().map(|e| (e.kind, &*e.value, e.ip)))?;
+        let tables = Tables::compile(&entries)?;
         let mut record_starts = Vec::with_capacity(entries.len() + 1);
         let mut record_entry = Vec::with_capacity(records.len());
         let mut metas = Vec::with_capacity(records.len());
@@ -157,16 +157,16 @@ impl Index {
     ) -> Result<Vec<IndicatorId>, IndicatorError> {
         let observed = normalize::normalize(value, kind, false)?;
         let mut entries: Vec<u32> = Vec::new();
-        let t = &self.tables;
+        let (t, all) = (&self.tables, &self.entries[..]);
         match observed.kind {
             Kind::Domain | Kind::Hostname => {
                 let name = observed.value.as_bytes();
-                if let Some(slot) = t.names.get(name) {
+                if let Some(slot) = t.names.get(all, name) {
                     entries.push(slot.hostname);
                 }
                 let mut suffix = name;
                 loop {
-                    if let Some(slot) = t.names.get(suffix) {
+                    if let Some(slot) = t.names.get(all, suffix) {
                         entries.push(slot.domain);
                     }
                     match memchr::memchr(b'.', suffix) {
@@ -185,15 +185,10 @@ impl Index {
                     covering.iter().copied().filter(|&e| covers(self.entries[e as usize].ip, observed.ip)),
                 );
             }
-            Kind::Url => entries.extend(t.urls.get(observed.value.as_bytes())),
-            Kind::Email => entries.extend(t.emails.get(observed.value.as_bytes())),
-            Kind::String => entries.extend(t.string_values.get(observed.value.as_bytes())),
-            _ => {
-                let mut buf = [0u8; 64];
-                if let Some(digest) = decode_hex(observed.value.as_bytes(), &mut buf) {
-                    entries.extend(t.hashes.get(digest));
-                }
-            }
+            Kind::Url => entries.extend(t.urls.get(all, observed.value.as_bytes())),
+            Kind::Email => entries.extend(t.emails.get(all, observed.value.as_bytes())),
+            Kind::String => entries.extend(t.string_values.get(all, observed.value.as_bytes())),
+            _ => entries.extend(t.hashes.get(all, observed.value.as_bytes())),
         }
         let mut ids = Vec::new();
         for entry in entries.into_iter().filter(|&e| e != NO_ENTRY) {
@@ -202,12 +197,15 @@ impl Index {
         Ok(ids)
     }
 
+    /// The IPv4 addresses that some indicator covers (validity aside), as a roaring
+    /// bitmap in the portable format that pyroaring and CRoaring read.
+    pub fn ipv4_bitmap(&self) -> Vec<u8> {
+        self.tables.ipv4.bitmap_bytes()
+    }
+
     /// Entries per kind, records, and approximate heap bytes per structure.
     pub fn stats(&self) -> Stats {
         let t = &self.tables;
-        let map_bytes = |keys: usize, len: usize, value: usize| keys + len * (16 + value + 8);
-        let key_bytes = |m: &rustc_hash::FxHashMap<Box<[u8]>, u32>| m.keys().map(|k| k.len()).sum::<usize>();
-        let name_keys: usize = t.names.keys().map(|k| k.len()).sum();
         let meta_bytes: usize = self
             .metas
             .iter()
@@ -226,18 +224,20 @@ impl Index {
         let memory = vec![
             ("entries", value_bytes),
             ("records", meta_bytes + (self.record_starts.len() + self.record_entry.len()) * 4),
-            (
-                "names",
-                map_bytes(name_keys, t.names.len(), std::mem::size_of::<crate::build::tables::NameSlot>()),
-            ),
-            ("urls", map_bytes(key_bytes(&t.urls), t.urls.len(), 4)),
-            ("emails", map_bytes(key_bytes(&t.emails), t.emails.len(), 4)),
-            ("hashes", map_bytes(key_bytes(&t.hashes), t.hashes.len(), 4)),
+            ("names", t.names.memory_usage()),
+            ("urls", t.urls.memory_usage()),
+            ("emails", t.emails.memory_usage()),
+            ("hashes", t.hashes.memory_usage()),
             ("filters", t.filter_bytes()),
-            ("ipv4_bitmap", t.ipv4.bitmap_bytes()),
-            ("ipv4_table", t.ipv4.table_bytes()),
+            ("ipv4_bitmap", t.ipv4.memory_usage().0),
+            ("ipv4_table", t.ipv4.memory_usage().1),
             ("ipv6_table", t.ipv6.memory_usage()),
-            ("strings", t.strings.as_ref().map_or(0, |ac| ac.memory_usage()) + t.string_entries.len() * 4),
+            (
+                "strings",
+                t.strings.as_ref().map_or(0, |ac| ac.memory_usage())
+                    + t.string_entries.len() * 4
+                    + t.string_values.memory_usage(),
+            ),
         ];
         let entries_per_kind = Kind::ALL
             .iter()
@@ -264,15 +264,46 @@ impl Index {
         let parts = wire::decode(bytes)?;
         let mut entries = Vec::with_capacity(parts.entries.len());
         for (i, (kind, value)) in parts.entries.into_iter().enumerate() {
-            // A canonical value normalizes to itself; anything else was not written by us.
-            match normalize::normalize(&value, Some(kind), true) {
-                Ok(n) if n.kind == kind && n.value == value => {
-                    entries.push(Entry { kind, value: value.into_boxed_str(), ip: n.ip })
-                }
-                _ => return Err(DeserializeError::new(0, format!("entry {i} to be a canonical {kind}"))),
-            }
+            let entry = restore_entry(kind, value)
+                .ok_or_else(|| DeserializeError::new(0, format!("entry {i} to be a canonical {kind}")))?;
+            entries.push(entry);
         }
         Index::from_parts(entries, parts.records).map_err(|e| DeserializeError::new(0, e.to_string()))
+    }
+}
+
+/// Checks one stored entry. IP entries are parsed again (the tables need their ranges).
+/// Text in plain lower-case ASCII, as nearly every name, URL and digest is, passes a byte
+/// check; anything else must normalize to itself. Full normalization of a million
+/// entries would double the load time, and a value that slips through the byte check
+/// (`a..example`) can only fail to match: no table depends on more than these bytes.
+fn restore_entry(kind: Kind, value: String) -> Option<Entry> {
+    let plain = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_');
+    let fast = !value.is_empty()
+        && match kind {
+            Kind::Domain | Kind::Hostname => value.bytes().all(plain),
+            Kind::Email => value.bytes().all(|b| plain(b) || matches!(b, b'@' | b'%' | b'+')),
+            Kind::Url => {
+                let (host, rest) = value.split_at(crate::build::tables::url_host_len(&value));
+                host.bytes().all(plain)
+                    && rest.starts_with([':', '/'])
+                    && rest.bytes().all(|b| b.is_ascii_graphic())
+            }
+            Kind::String => true,
+            Kind::Ipv4 | Kind::Ipv6 => false,
+            _ => {
+                kind.hex_len() == Some(value.len())
+                    && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            }
+        };
+    if fast {
+        return Some(Entry { kind, value: value.into_boxed_str(), ip: None });
+    }
+    match normalize::normalize(&value, Some(kind), true) {
+        Ok(n) if n.kind == kind && n.value == value => {
+            Some(Entry { kind, value: value.into_boxed_str(), ip: n.ip })
+        }
+        _ => None,
     }
 }
 

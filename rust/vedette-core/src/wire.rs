@@ -43,7 +43,7 @@
 //! [`Meta`] round-trips exactly, and we require absent timestamps to be 0 so that a
 //! flipped bit there cannot pass unnoticed even without the checksum.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::error::DeserializeError;
 use crate::indicator::{Kind, Meta, Tlp};

@@ -197,6 +197,10 @@ impl PyIndex {
         Ok((hits.rows.into_pyarray(py), ids.into_pyarray(py)))
     }
 
+    fn ipv4_bitmap<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.ipv4_bitmap())
+    }
+
     fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         let bytes = py.detach(|| self.inner.to_bytes());
         PyBytes::new(py, &bytes)

@@ -84,14 +84,6 @@ pub(crate) fn last_label_hash(name: &[u8]) -> u64 {
     last
 }
 
-/// A digest's filter hash: its first eight bytes, which are uniformly random already.
-#[inline]
-pub(crate) fn digest_hash(digest: &[u8]) -> u64 {
-    let mut head = [0u8; 8];
-    head.copy_from_slice(&digest[..8]);
-    u64::from_le_bytes(head).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

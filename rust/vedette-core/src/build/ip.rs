@@ -84,7 +84,14 @@ impl<T: Address> IntervalTable<T> {
     /// The entries whose interval contains `addr`.
     #[inline]
     pub(crate) fn covering(&self, addr: T) -> &[u32] {
-        let segment = self.starts.partition_point(|&s| s <= addr);
+        self.covering_after(addr, 0, self.starts.len())
+    }
+
+    /// Like [`covering`](Self::covering), knowing that exactly `below` segments start at
+    /// or before `addr`... somewhere in `below..=upto`.
+    #[inline]
+    fn covering_after(&self, addr: T, below: usize, upto: usize) -> &[u32] {
+        let segment = below + self.starts[below..upto].partition_point(|&s| s <= addr);
         if segment == 0 {
             return &[];
         }
@@ -99,53 +106,60 @@ impl<T: Address> IntervalTable<T> {
     }
 }
 
-/// IPv4 entries: a roaring bitmap of every covered address answers "any hit?" for the
-/// many misses; the interval table attributes the few hits.
+/// IPv4 entries: the interval table, with a directory over the top 16 bits so that a
+/// lookup searches only the few segments of one /16 (a plain binary search over a million
+/// segments misses the cache at every step), and the covered addresses as a roaring
+/// bitmap, the portable form other tools (pyroaring, CRoaring) read.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Ipv4Table {
-    /// One bit per /16 that holds any covered address: 8 KiB, so it stays in L1/L2 and
-    /// turns most misses away before the bitmap is touched.
-    prefixes: Box<[u64]>,
-    covered: RoaringBitmap,
+    /// `directory[k]`: how many segments start at or before `k << 16` (65,537 entries).
+    directory: Box<[u32]>,
     table: IntervalTable<u32>,
+    covered: RoaringBitmap,
 }
 
 impl Ipv4Table {
     pub(crate) fn new(intervals: &[(u32, u32, u32)]) -> Self {
-        let mut prefixes = vec![0u64; 1 << 10].into_boxed_slice();
+        let table = IntervalTable::new(intervals);
+        let directory = (0..=1u64 << 16)
+            .map(|k| match u32::try_from(k << 16) {
+                Ok(base) => table.starts.partition_point(|&s| s <= base) as u32,
+                Err(_) => table.starts.len() as u32,
+            })
+            .collect();
+        // Ranges inserted in address order append to the bitmap instead of shifting it.
+        let mut ranges: Vec<(u32, u32)> = intervals.iter().map(|&(first, last, _)| (first, last)).collect();
+        ranges.sort_unstable();
         let mut covered = RoaringBitmap::new();
-        for &(first, last, _) in intervals {
+        for (first, last) in ranges {
             covered.insert_range(first..=last);
-            for prefix in (first >> 16)..=(last >> 16) {
-                prefixes[(prefix >> 6) as usize] |= 1 << (prefix & 63);
-            }
         }
-        Ipv4Table { prefixes, covered, table: IntervalTable::new(intervals) }
-    }
-
-    /// Whether any entry covers `addr`.
-    #[inline]
-    pub(crate) fn contains(&self, addr: u32) -> bool {
-        let prefix = addr >> 16;
-        self.prefixes[(prefix >> 6) as usize] & (1 << (prefix & 63)) != 0 && self.covered.contains(addr)
+        Ipv4Table { directory, table, covered }
     }
 
     /// The entries covering `addr`.
     #[inline]
     pub(crate) fn covering(&self, addr: u32) -> &[u32] {
-        if self.contains(addr) {
-            self.table.covering(addr)
-        } else {
-            &[]
+        if self.table.starts.is_empty() {
+            return &[];
         }
+        let k = (addr >> 16) as usize;
+        let below = self.directory[k] as usize;
+        let upto = self.directory[k + 1] as usize;
+        // Segments starting in (k << 16, addr] are among starts[below..upto].
+        self.table.covering_after(addr, below, upto)
     }
 
-    pub(crate) fn bitmap_bytes(&self) -> usize {
-        self.covered.serialized_size() + self.prefixes.len() * 8
+    /// The covered addresses, serialized in the roaring portable format.
+    pub(crate) fn bitmap_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.covered.serialized_size());
+        self.covered.serialize_into(&mut out).expect("writing to a Vec cannot fail");
+        out
     }
 
-    pub(crate) fn table_bytes(&self) -> usize {
-        self.table.memory_usage()
+    /// Heap bytes held.
+    pub(crate) fn memory_usage(&self) -> (usize, usize) {
+        (self.covered.serialized_size(), self.table.memory_usage() + self.directory.len() * 4)
     }
 }
 
@@ -178,9 +192,22 @@ mod tests {
         let table = IntervalTable::<u32>::new(&[(u32::MAX - 1, u32::MAX, 7), (0, u32::MAX, 8)]);
         assert_eq!(table.covering(u32::MAX), &[7, 8]);
         assert_eq!(table.covering(5), &[8]);
-        let v4 = Ipv4Table::new(&[(0xC0A8_0000, 0xC0A8_FFFF, 0)]);
-        assert!(v4.contains(0xC0A8_0101));
-        assert!(!v4.contains(0xC0A9_0000));
-        assert_eq!(v4.covering(0xC0A8_0000), &[0]);
+        let v4 = Ipv4Table::new(&[(0xC0A8_0000, 0xC0A8_FFFF, 0), (0xC0A9_0005, 0xC0A9_0005, 1), (0, 3, 2)]);
+        let cases: &[(u32, &[u32])] = &[
+            (0xC0A8_0101, &[0]),
+            (0xC0A8_0000, &[0]),
+            (0xC0A8_FFFF, &[0]),
+            (0xC0A9_0000, &[]),
+            (0xC0A9_0005, &[1]),
+            (0xC0A9_0006, &[]),
+            (0xC0A7_FFFF, &[]),
+            (2, &[2]),
+            (4, &[]),
+            (u32::MAX, &[]),
+        ];
+        for &(addr, want) in cases {
+            assert_eq!(v4.covering(addr), want, "addr {addr:#x}");
+        }
+        assert_eq!(Ipv4Table::new(&[]).covering(7), &[] as &[u32]);
     }
 }

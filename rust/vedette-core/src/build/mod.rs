@@ -3,6 +3,7 @@
 
 pub(crate) mod filter;
 pub(crate) mod ip;
+pub(crate) mod keyed;
 pub(crate) mod tables;
 
 use std::collections::BTreeMap;

@@ -3,8 +3,9 @@
 
 use super::class::{self, is, ALNUM, DIGIT, DOT, HOST, LOCAL, RUN, URL_END};
 use super::{ip, Collector};
-use crate::build::filter::{digest_hash, for_each_suffix_hash};
-use crate::build::tables::{decode_hex, NO_ENTRY};
+use crate::build::filter::for_each_suffix_hash;
+use crate::build::keyed;
+use crate::build::tables::{lower_hex, NO_ENTRY};
 use crate::indicator::Kind;
 
 /// Longest e-mail local part we walk back over; RFC 5321 allows 64 bytes.
@@ -64,12 +65,13 @@ fn scan_hashes(c: &mut Collector<'_>, hay: &[u8], start: usize, end: usize) {
             i += 1;
         }
         if let Some(kind) = Kind::hash_of_hex_len(i - token) {
-            let mut buf = [0u8; 64];
-            if let Some(digest) = decode_hex(&hay[token..i], &mut buf) {
-                if !tables.digest_filter.contains(digest_hash(digest)) {
+            let mut buf = [0u8; 128];
+            if let Some(hex) = lower_hex(&hay[token..i], &mut buf) {
+                let hash = keyed::hash(hex);
+                if !tables.digest_filter.contains(hash) {
                     continue;
                 }
-                if let Some(&entry) = tables.hashes.get(digest) {
+                if let Some(&entry) = tables.hashes.get_hashed(&c.index.entries, hex, hash) {
                     c.report(token, i, kind, &[entry]);
                 }
             }
@@ -151,7 +153,7 @@ fn lookup_segment(
         if tables.name_filter.contains(hash) {
             lower.clear();
             lower.extend(name[label..].iter().map(u8::to_ascii_lowercase));
-            if let Some(slot) = tables.names.get(&lower[..]) {
+            if let Some(slot) = tables.names.get(&index.entries, &lower[..]) {
                 if label == 0 {
                     whole = Some(*slot);
                 }
@@ -193,7 +195,7 @@ fn email_candidate(c: &mut Collector<'_>, hay: &[u8], at: usize, end: usize) {
     let mut lower = std::mem::take(&mut c.scratch);
     lower.clear();
     lower.extend(hay[local..end].iter().map(u8::to_ascii_lowercase));
-    if let Some(&entry) = c.index.tables.emails.get(&lower[..]) {
+    if let Some(&entry) = c.index.tables.emails.get(&c.index.entries, &lower[..]) {
         c.report(local, end, Kind::Email, &[entry]);
     }
     c.scratch = lower;
@@ -218,7 +220,7 @@ pub(super) fn url_candidates(c: &mut Collector<'_>, hay: &[u8], host: usize, hos
     key.clear();
     key.extend(hay[host..host_end].iter().map(u8::to_ascii_lowercase));
     key.extend_from_slice(&hay[host_end..after]);
-    let urls = &c.index.tables.urls;
+    let (urls, entries) = (&c.index.tables.urls, &c.index.entries[..]);
     match hay.get(after) {
         None | Some(b'?') => bare_host(c, &mut key, host, after),
         Some(&b) if is(b, URL_END) => bare_host(c, &mut key, host, after),
@@ -226,12 +228,12 @@ pub(super) fn url_candidates(c: &mut Collector<'_>, hay: &[u8], host: usize, hos
             let path_end = hay[after..].iter().position(|&b| is(b, URL_END)).map_or(hay.len(), |p| after + p);
             let host_len = key.len();
             key.extend_from_slice(&hay[after..path_end]);
-            if let Some(&entry) = urls.get(&key[..]) {
+            if let Some(&entry) = urls.get(entries, &key[..]) {
                 c.report(host, path_end, Kind::Url, &[entry]);
             }
             if let Some(q) = memchr::memchr(b'?', &hay[after..path_end]) {
                 key.truncate(host_len + q);
-                if let Some(&entry) = urls.get(&key[..]) {
+                if let Some(&entry) = urls.get(entries, &key[..]) {
                     c.report(host, after + q, Kind::Url, &[entry]);
                 }
             }
@@ -243,7 +245,7 @@ pub(super) fn url_candidates(c: &mut Collector<'_>, hay: &[u8], host: usize, hos
 
 fn bare_host(c: &mut Collector<'_>, key: &mut Vec<u8>, host: usize, end: usize) {
     key.push(b'/');
-    if let Some(&entry) = c.index.tables.urls.get(&key[..]) {
+    if let Some(&entry) = c.index.tables.urls.get(&c.index.entries, &key[..]) {
         c.report(host, end, Kind::Url, &[entry]);
     }
 }
