@@ -52,7 +52,14 @@ fn literal_in_run(hay: &[u8], start: usize, end: usize) -> Option<(usize, usize)
         e -= 1;
     }
     let text = &hay[s..e];
-    (text != b"::" && parse_ipv6(text).is_some()).then_some((s, e))
+    // Without `::`, an address has seven colons (six before a dotted quad): this turns
+    // times and MAC addresses away before the parser sees them.
+    let colons = text.iter().filter(|&&b| b == b':').count();
+    let compressed = text.windows(2).any(|w| w == b"::");
+    if text == b"::" || (!compressed && colons < 6) {
+        return None;
+    }
+    parse_ipv6(text).is_some().then_some((s, e))
 }
 
 fn report_ipv6(c: &mut Collector<'_>, hay: &[u8], s: usize, e: usize) {

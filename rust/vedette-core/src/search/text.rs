@@ -11,68 +11,112 @@ use crate::indicator::Kind;
 /// Longest e-mail local part we walk back over; RFC 5321 allows 64 bytes.
 const MAX_LOCAL_PART: usize = 256;
 
-/// Scans every maximal run of `[A-Za-z0-9_.-]` and bytes >= 0x80.
+/// Scans the runs of `[A-Za-z0-9_.-]` and bytes >= 0x80 that can hold a token.
+///
+/// Every name, URL host, e-mail domain and IPv4 literal has a dot, so unless some
+/// indicator is a single label we let memchr find the dots and look only at the runs
+/// around them: the bytes of dotless words are never touched. Digests, which need no
+/// dot, are found by [`scan_hashes`].
 pub(super) fn scan_runs(c: &mut Collector<'_>, hay: &[u8], v6_literals: &[(usize, usize)]) {
     let t = &c.index.tables;
+    if !t.hashes.is_empty() {
+        scan_hashes(c, hay);
+    }
     let wants_names = !t.names.is_empty() || !t.emails.is_empty();
-    let wants_hashes = !t.hashes.is_empty();
+    if !(wants_names || t.has_ip) || c.done() {
+        return;
+    }
     let mut next_v6 = 0;
-    let mut i = 0;
-    while i < hay.len() {
-        while i < hay.len() && !is(hay[i], RUN) {
-            i += 1;
-        }
-        let start = i;
-        // The classes seen in the run decide which token kinds it can hold at all.
-        let mut seen = 0;
-        while i < hay.len() && is(hay[i], RUN) {
-            seen |= class::of(hay[i]);
-            i += 1;
-        }
-        if start == i {
-            break;
-        }
-        if wants_hashes && i - start >= 32 {
-            scan_hashes(c, hay, start, i);
-        }
+    let mut scan_run = |c: &mut Collector<'_>, start: usize, end: usize, seen: u8| {
         if t.has_ip && seen & (DIGIT | DOT) == DIGIT | DOT {
             while next_v6 < v6_literals.len() && v6_literals[next_v6].1 <= start {
                 next_v6 += 1;
             }
             let near = &v6_literals[next_v6..];
-            let near = &near[..near.iter().take_while(|&&(s, _)| s < i).count()];
-            scan_ipv4(c, hay, start, i, |pos| near.iter().any(|&(s, e)| s <= pos && pos < e));
+            let near = &near[..near.iter().take_while(|&&(s, _)| s < end).count()];
+            scan_ipv4(c, hay, start, end, |pos| near.iter().any(|&(s, e)| s <= pos && pos < e));
         }
-        if wants_names && (seen & DOT != 0 || t.dotless_names) {
-            scan_names(c, hay, start, i);
+        if wants_names {
+            scan_names(c, hay, start, end);
         }
+    };
+    let mut cursor = 0;
+    if t.dotless_names {
+        while cursor < hay.len() && !c.done() {
+            let (start, end, seen) = run_around(hay, cursor, cursor);
+            if start < end {
+                scan_run(c, start, end, seen);
+            }
+            cursor = end + 1;
+        }
+        return;
+    }
+    for dot in memchr::memchr_iter(b'.', hay) {
+        if dot < cursor {
+            continue;
+        }
+        let (start, end, seen) = run_around(hay, cursor, dot);
+        scan_run(c, start, end, seen);
+        cursor = end;
         if c.done() {
             return;
         }
     }
 }
 
+/// The maximal run through `at` (which is a run byte, or the run is empty), not reaching
+/// back before `floor`, and the union of the classes of its bytes.
+#[inline]
+fn run_around(hay: &[u8], floor: usize, at: usize) -> (usize, usize, u8) {
+    let mut seen = 0;
+    let mut start = at;
+    while start > floor && is(hay[start - 1], RUN) {
+        start -= 1;
+        seen |= class::of(hay[start]);
+    }
+    let mut end = at;
+    while end < hay.len() && is(hay[end], RUN) {
+        seen |= class::of(hay[end]);
+        end += 1;
+    }
+    (start, end, seen)
+}
+
+/// The shortest digest, in hex digits.
+const MIN_DIGEST: usize = 32;
+
 /// Maximal `[0-9A-Za-z]` runs of a digest's length that are all hex.
-fn scan_hashes(c: &mut Collector<'_>, hay: &[u8], start: usize, end: usize) {
+///
+/// A run of 32 or more hex digits covers one of every 32 positions, so we probe only
+/// those and widen around a probe that lands on a hex digit.
+fn scan_hashes(c: &mut Collector<'_>, hay: &[u8]) {
     let tables = &c.index.tables;
-    let mut i = start;
-    while i < end {
-        while i < end && !is(hay[i], ALNUM) {
-            i += 1;
+    let mut probe = MIN_DIGEST - 1;
+    let mut floor = 0;
+    while probe < hay.len() {
+        if !hay[probe].is_ascii_hexdigit() {
+            probe += MIN_DIGEST;
+            continue;
         }
-        let token = i;
-        while i < end && is(hay[i], ALNUM) {
-            i += 1;
+        let mut start = probe;
+        while start > floor && is(hay[start - 1], ALNUM) {
+            start -= 1;
         }
-        if let Some(kind) = Kind::hash_of_hex_len(i - token) {
-            let mut buf = [0u8; 128];
-            if let Some(hex) = lower_hex(&hay[token..i], &mut buf) {
-                let hash = keyed::hash(hex);
-                if !tables.digest_filter.contains(hash) {
-                    continue;
-                }
-                if let Some(&entry) = tables.hashes.get_hashed(&c.index.entries, hex, hash) {
-                    c.report(token, i, kind, &[entry]);
+        let mut end = probe + 1;
+        while end < hay.len() && is(hay[end], ALNUM) {
+            end += 1;
+        }
+        floor = end;
+        probe = end + MIN_DIGEST;
+        let Some(kind) = Kind::hash_of_hex_len(end - start) else { continue };
+        let mut buf = [0u8; 128];
+        let Some(hex) = lower_hex(&hay[start..end], &mut buf) else { continue };
+        let hash = keyed::hash(hex);
+        if tables.digest_filter.contains(hash) {
+            if let Some(&entry) = tables.hashes.get_hashed(&c.index.entries, hex, hash) {
+                c.report(start, end, kind, &[entry]);
+                if c.done() {
+                    return;
                 }
             }
         }
