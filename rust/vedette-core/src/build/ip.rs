@@ -120,6 +120,9 @@ pub(crate) struct Ipv4Table {
 
 impl Ipv4Table {
     pub(crate) fn new(intervals: &[(u32, u32, u32)]) -> Self {
+        if intervals.is_empty() {
+            return Ipv4Table::default();
+        }
         let table = IntervalTable::new(intervals);
         let directory = (0..=1u64 << 16)
             .map(|k| match u32::try_from(k << 16) {

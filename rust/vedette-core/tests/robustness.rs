@@ -1,0 +1,93 @@
+//! Matching never panics on any bytes; loading never panics on any bytes; the index is
+//! safe to share between threads.
+
+use proptest::prelude::*;
+use vedette_core::{Index, IndexBuilder, Kind, Meta};
+
+fn every_kind() -> &'static Index {
+    static INDEX: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
+    INDEX.get_or_init(build_every_kind)
+}
+
+fn build_every_kind() -> Index {
+    let mut b = IndexBuilder::new();
+    for (value, kind) in [
+        ("evil.example", None),
+        ("mail.evil.example", Some(Kind::Hostname)),
+        ("localhost", Some(Kind::Domain)),
+        ("http://evil.example/a?b", None),
+        ("http://[2001:db8::1]/x", None),
+        ("bad@evil.example", None),
+        ("root@localhost", Some(Kind::Email)),
+        ("d41d8cd98f00b204e9800998ecf8427e", None),
+        ("10.0.0.0/8", None),
+        ("1.2.3.4", None),
+        ("2001:db8::/32", None),
+        ("::ffff:0:0/104", None),
+        ("evil", Some(Kind::String)),
+    ] {
+        b.add(value, kind, Meta::default()).unwrap();
+    }
+    b.build().unwrap()
+}
+
+fn token_soup() -> impl Strategy<Value = Vec<u8>> {
+    let pieces = prop::sample::select(vec![
+        "evil", ".", "..", "example", ":", "::", "[", "]", "@", "/", "?", "1", "10", ".2", "ffff", "2001",
+        "db8", "d41d8cd98f00b204e9800998ecf8427e", "\u{e9}", "\0", " ", "-", "_", "localhost", "%", "#",
+    ]);
+    prop::collection::vec(pieces, 0..40).prop_map(|p| p.concat().into_bytes())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn find_never_panics_on_bytes(hay in prop::collection::vec(any::<u8>(), 0..300)) {
+        let index = every_kind();
+        let found = index.find(&hay, 0);
+        for m in found.iter() {
+            prop_assert!(m.start < m.end && m.end <= hay.len());
+            prop_assert!(!m.indicators.is_empty());
+        }
+        prop_assert_eq!(index.is_match(&hay, 0), !found.is_empty());
+    }
+
+    #[test]
+    fn find_never_panics_on_token_soup(hay in token_soup()) {
+        let index = every_kind();
+        let found = index.find(&hay, 0);
+        prop_assert_eq!(index.is_match(&hay, 0), !found.is_empty());
+        // A match of a chunk is a match of the whole: spans are found in context.
+        for m in found.iter() {
+            prop_assert!(m.end <= hay.len());
+        }
+    }
+
+    #[test]
+    fn from_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        let _ = Index::from_bytes(&bytes);
+    }
+}
+
+#[test]
+fn index_bytes_are_refused_when_cut_or_flipped() {
+    let bytes = every_kind().to_bytes();
+    for cut in 0..bytes.len() {
+        assert!(Index::from_bytes(&bytes[..cut]).is_err(), "cut at {cut}");
+    }
+    for i in 0..bytes.len() {
+        let mut spoiled = bytes.clone();
+        spoiled[i] ^= 0x5a;
+        assert!(Index::from_bytes(&spoiled).is_err(), "flipped byte {i}");
+    }
+    let again = Index::from_bytes(&bytes).unwrap();
+    let hay = b"GET http://x.evil.example/a?b from 10.1.2.3 d41d8cd98f00b204e9800998ecf8427e";
+    assert_eq!(again.find(hay, 0), every_kind().find(hay, 0));
+}
+
+#[test]
+fn index_is_send_sync_and_unwind_safe() {
+    fn assert_traits<T: Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    assert_traits::<Index>();
+}
