@@ -33,8 +33,32 @@ fn build_every_kind() -> Index {
 
 fn token_soup() -> impl Strategy<Value = Vec<u8>> {
     let pieces = prop::sample::select(vec![
-        "evil", ".", "..", "example", ":", "::", "[", "]", "@", "/", "?", "1", "10", ".2", "ffff", "2001",
-        "db8", "d41d8cd98f00b204e9800998ecf8427e", "\u{e9}", "\0", " ", "-", "_", "localhost", "%", "#",
+        "evil",
+        ".",
+        "..",
+        "example",
+        ":",
+        "::",
+        "[",
+        "]",
+        "@",
+        "/",
+        "?",
+        "1",
+        "10",
+        ".2",
+        "ffff",
+        "2001",
+        "db8",
+        "d41d8cd98f00b204e9800998ecf8427e",
+        "\u{e9}",
+        "\0",
+        " ",
+        "-",
+        "_",
+        "localhost",
+        "%",
+        "#",
     ]);
     prop::collection::vec(pieces, 0..40).prop_map(|p| p.concat().into_bytes())
 }

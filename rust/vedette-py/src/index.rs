@@ -103,7 +103,8 @@ impl PyIndex {
         kind: Option<&str>,
         at: Option<&Bound<'_, PyAny>>,
     ) -> Result<Vec<Py<Indicator>>> {
-        let ids = self.inner.lookup(value, convert::kind(kind)?, convert::at(at)?)?;
+        let (kind, at) = (convert::kind(kind)?, convert::at(at)?);
+        let ids = py.detach(|| self.inner.lookup(value, kind, at))?;
         Ok(self.indicators_of(py, &ids)?)
     }
 
