@@ -344,8 +344,7 @@ def _eve(r: random.Random, f: Fields, event: str | None = None) -> str:
     )
     if event == "dns":
         body = (
-            f'"dns":{{"type":"query","id":{r.randint(0, 65535)},"rrname":"{f.host}",'
-            f'"rrtype":"A"}}'
+            f'"dns":{{"type":"query","id":{r.randint(0, 65535)},"rrname":"{f.host}","rrtype":"A"}}'
         )
     elif event == "http":
         body = (

@@ -28,7 +28,11 @@ import numpy.typing as npt
 AUTOMATA = ("pyahocorasick", "ahocorasick-rs", "hyperscan")
 TEXT_LIBRARIES = ("vedette", *AUTOMATA, "python")
 #: The import name of each optional peer, for pytest.importorskip.
-MODULES = {"pyahocorasick": "ahocorasick", "ahocorasick-rs": "ahocorasick_rs", "hyperscan": "hyperscan"}
+MODULES = {
+    "pyahocorasick": "ahocorasick",
+    "ahocorasick-rs": "ahocorasick_rs",
+    "hyperscan": "hyperscan",
+}
 
 
 def is_network(kind: str, value: str) -> bool:
@@ -106,11 +110,14 @@ class Automaton:
 
 _HOST = rb"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+"
 HOST_RE = re.compile(rb"(?<![A-Za-z0-9_.\x80-\xff-])" + _HOST)
-URL_RE = re.compile(rb"(?<![A-Za-z0-9_.\x80-\xff-])(" + _HOST + rb"(?::[0-9]+)?)(/[^\s\"'<>`,|#\x00]*)")
+URL_RE = re.compile(
+    rb"(?<![A-Za-z0-9_.\x80-\xff-])(" + _HOST + rb"(?::[0-9]+)?)(/[^\s\"'<>`,|#\x00]*)"
+)
 EMAIL_RE = re.compile(rb"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@" + _HOST)
 HASH_RE = re.compile(rb"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,128}(?![0-9A-Za-z])")
 IPV6_RE = re.compile(rb"(?<![0-9A-Za-z:.])[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*")
-QUAD_RE = re.compile(rb"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}")  # noqa: E501
+_OCTET = rb"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+QUAD_RE = re.compile(_OCTET + rb"(?:\." + _OCTET + rb"){3}")
 HASH_LENGTHS = {32, 40, 56, 64, 96, 128}
 
 
@@ -146,14 +153,18 @@ class PythonSets:
                 s.hashes.add(value)
             elif kind == "ipv4" and "-" in value:
                 lo, hi = value.split("-")
-                s.v4_ranges.append((int(ipaddress.IPv4Address(lo)), int(ipaddress.IPv4Address(hi)), value))
+                s.v4_ranges.append(
+                    (int(ipaddress.IPv4Address(lo)), int(ipaddress.IPv4Address(hi)), value)
+                )
             elif kind == "ipv4":
                 net = ipaddress.IPv4Network(value)
                 if net.prefixlen == 32:
                     s.v4[int(net.network_address)] = value
                 else:
                     shift = 32 - net.prefixlen
-                    s.v4_nets.setdefault(net.prefixlen, {})[int(net.network_address) >> shift] = value
+                    s.v4_nets.setdefault(net.prefixlen, {})[int(net.network_address) >> shift] = (
+                        value
+                    )
             elif kind == "ipv6":
                 s.v6.append((ipaddress.IPv6Network(value.split("-")[0]), value))
         return s

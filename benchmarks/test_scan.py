@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import peers
 import pytest
-from conftest import Bench, Real, gz_blocks, import_peer, record_rate
+from fixtures import Bench, Real, gz_blocks, import_peer, record_rate
 
 import vedette.cli
 

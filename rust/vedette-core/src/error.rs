@@ -66,6 +66,8 @@ pub struct FeedError {
     line: Option<usize>,
     category: String,
     message: String,
+    /// A record left out on purpose (MISP `to_ids: false`), not a bad one.
+    policy: bool,
 }
 
 impl FeedError {
@@ -77,7 +79,30 @@ impl FeedError {
         category: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
-        FeedError { source: source.to_string(), line, category: category.into(), message: message.into() }
+        FeedError {
+            source: source.to_string(),
+            line,
+            category: category.into(),
+            message: message.into(),
+            policy: false,
+        }
+    }
+
+    /// A record the feed marks as not for detection, left out by policy: counted in the
+    /// report like a bad record, but never an error, even in strict mode.
+    #[allow(dead_code)] // until the MISP reader (to_ids) lands
+    pub(crate) fn skipped(
+        source: &str,
+        line: Option<usize>,
+        category: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        FeedError { policy: true, ..FeedError::new(source, line, category, message) }
+    }
+
+    /// Whether the record was left out by policy rather than for being bad.
+    pub fn is_policy_skip(&self) -> bool {
+        self.policy
     }
 
     pub(crate) fn from_indicator(source: &str, line: Option<usize>, err: &IndicatorError) -> Self {

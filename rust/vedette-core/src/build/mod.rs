@@ -133,7 +133,7 @@ impl IndexBuilder {
             let outcome = parsed.and_then(|record| self.load_record(record, name, options, &mut report));
             match outcome {
                 Ok(()) => Ok(()),
-                Err(err) if options.strict => Err(err),
+                Err(err) if options.strict && !err.is_policy_skip() => Err(err),
                 Err(err) => {
                     report.skip(err);
                     Ok(())

@@ -46,6 +46,16 @@ impl std::str::FromStr for Format {
     }
 }
 
+/// Choices a feed format leaves to the reader.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Keep MISP attributes marked `to_ids: false` (left out by default).
+    pub keep_non_ids: bool,
+    /// Read Zeek `Intel::DOMAIN` as `hostname` (Zeek's own exact-host semantics) instead
+    /// of `domain` (the domain and its subdomains, as MISP's `domain`).
+    pub zeek_domain_as_hostname: bool,
+}
+
 /// One record as the feed gave it, before normalization.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RawRecord<'a> {
