@@ -65,6 +65,11 @@ def selected_sizes(config: pytest.Config) -> list[Size]:
     return [SIZES[n] for n in names]
 
 
+def is_smoke(benchmark: Any) -> bool:
+    """Whether timings are off (``--benchmark-disable``): the CI smoke run."""
+    return not benchmark.enabled
+
+
 def import_peer(library: str) -> None:
     """Skips the test when an optional peer is not installed."""
     if library in peers.MODULES:

@@ -52,6 +52,7 @@ else:
     else:
         built = peers.Automaton(library, peers.literal_patterns(kinds, values))
 seconds = time.perf_counter() - start
+print("built", flush=True)  # the parent stops its clock here
 after = peak()
 if library == "vedette":
     size = len(built.to_bytes())
@@ -62,7 +63,7 @@ elif library == "pyahocorasick":
     size = built.engine.get_stats()["total_size"]
 else:
     size = -1
-print("done", seconds, before, after, size, flush=True)
+print("stats", seconds, before, after, size, flush=True)
 """
 
 
@@ -79,14 +80,24 @@ class Child:
         assert self.proc.stdout is not None and self.proc.stdin is not None
         assert self.proc.stdout.readline().strip() == "ready"
 
-    def run(self) -> dict[str, float]:
+    def run(self) -> Child:
+        """The timed part: go, and wait until the child says it has built."""
         assert self.proc.stdout is not None and self.proc.stdin is not None
         self.proc.stdin.write("go\n")
         self.proc.stdin.flush()
-        line = self.proc.stdout.readline().split()
-        assert self.proc.wait(timeout=600) == 0 and line[:1] == ["done"], line
-        seconds, before, after, size = (float(x) for x in line[1:])
-        return {"seconds": seconds, "rss_before": before, "rss_peak": after, "size": size}
+        assert self.proc.stdout.readline().strip() == "built"
+        return self
+
+    def finish(self) -> dict[str, float]:
+        """The child's own measurements, after the clock: build seconds, peak RSS before
+        and after the build, size of the compiled form (-1 when it has none)."""
+        if not hasattr(self, "stats"):
+            assert self.proc.stdout is not None
+            line = self.proc.stdout.readline().split()
+            assert self.proc.wait(timeout=600) == 0 and line[:1] == ["stats"], line
+            keys = ("seconds", "rss_before", "rss_peak", "size")
+            self.stats = dict(zip(keys, (float(x) for x in line[1:]), strict=True))
+        return self.stats
 
 
 BUILD_LIBRARIES = ("vedette", *peers.AUTOMATA, "python")
@@ -101,9 +112,13 @@ def test_build(benchmark: Any, bench: Bench, library: str) -> None:
     benchmark.group = f"build {bench.name}"
     path = bench.feed if library == "vedette" else bench.canonical
     rounds = 3 if library == "vedette" or bench.size.indicators < 1_000_000 else 1
-    result = benchmark.pedantic(
-        lambda c: c.run(), setup=lambda: ((Child(library, path),), {}), rounds=rounds
+    child = benchmark.pedantic(
+        Child.run,
+        setup=lambda: ((Child(library, path),), {}),
+        teardown=Child.finish,  # reaps each round's child (not called when disabled)
+        rounds=rounds,
     )
+    result = child.finish()
     mb = 1 << 20
     benchmark.extra_info.update(
         correct=True,  # checked by the scan groups, which build the same way

@@ -118,3 +118,33 @@ def test_load_report_from_bytes() -> None:
         ("1.2.3.4", "feed"),
         ("evil.example", "feed"),
     }
+
+
+def test_allowlists_suppress_and_overrides_keep() -> None:
+    builder = vedette.IndexBuilder()
+    for value in ["evil.example", "cdn.benign.example", "10.1.2.3", "203.0.113.9"]:
+        builder.add(value)
+    builder.add("bad.benign.example", override_allowlist=True)
+    assert builder.allow(["benign.example", "10.0.0.0/8", "010.1.1.1"], name="mine") == 1
+    assert builder.suppressed() == {"mine": 2}
+    index = builder.build()
+    assert sorted(i.value for i in index.indicators()) == [
+        "203.0.113.9",
+        "bad.benign.example",
+        "evil.example",
+    ]
+
+
+def test_real_warninglist_suppresses_a_real_false_positive(data) -> None:
+    """Data README case 4: Phishing.Database lists s3.us-east-1.amazonaws.com."""
+    builder = vedette.IndexBuilder()
+    builder.load(data / "feeds/phishing/phishing-domains-ACTIVE2.txt")
+    with_fp = builder.build()
+    assert with_fp.lookup("s3.us-east-1.amazonaws.com")
+    builder.allow(data / "misp/warninglists/tranco10k.json")
+    builder.allow(data / "misp/warninglists/rfc1918.json")
+    suppressed = builder.suppressed()
+    index = builder.build()
+    assert not index.lookup("s3.us-east-1.amazonaws.com")
+    assert sum(suppressed.values()) == len(with_fp) - len(index) > 0
+    assert "Top 10K websites from Tranco" in "".join(suppressed) or len(suppressed) == 2

@@ -162,8 +162,21 @@ class IndexBuilder:
         valid_from: _TimeLike | None = None,
         valid_until: _TimeLike | None = None,
         description: str | None = None,
+        override_allowlist: bool = False,
     ) -> None:
-        """Adds one indicator; ``IndicatorError`` when the value is not valid."""
+        """Adds one indicator; ``IndicatorError`` when the value is not valid.
+
+        ``override_allowlist`` keeps it even where an allowlist covers it (the malicious
+        subdomain of a benign parent)."""
+    def allow(
+        self, allowlist: list[str] | str | os.PathLike[str], *, name: str | None = None
+    ) -> int:
+        """Suppresses at build time every indicator that ``allowlist`` covers: a MISP
+        warninglist file, or bare values (a network covers what lies inside it, a host name
+        itself and its subdomains, anything else itself). Returns how many of its values
+        were invalid and left out."""
+    def suppressed(self) -> dict[str, int]:
+        """How many indicators each allowlist suppresses, by list name."""
     def load(
         self,
         feed: bytes | str | os.PathLike[str],

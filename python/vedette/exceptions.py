@@ -51,4 +51,20 @@ class IndexFormatError(VedetteError, ValueError):
         return (type(self), (str(self), self.offset))
 
 
-__all__ = ["BuildError", "FeedError", "IndexFormatError", "IndicatorError", "VedetteError"]
+class TaxiiError(VedetteError):
+    """A TAXII server could not be polled: not found, an HTTP error, a time-out."""
+
+
+class TaxiiAuthError(TaxiiError, PermissionError):
+    """A TAXII server refused the credentials (401 or 403)."""
+
+
+__all__ = [
+    "BuildError",
+    "FeedError",
+    "IndexFormatError",
+    "IndicatorError",
+    "TaxiiAuthError",
+    "TaxiiError",
+    "VedetteError",
+]

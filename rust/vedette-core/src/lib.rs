@@ -13,7 +13,7 @@ mod search;
 mod time;
 mod wire;
 
-pub use build::{IndexBuilder, LoadOptions, LoadReport};
+pub use build::{Allowlist, IndexBuilder, LoadOptions, LoadReport};
 pub use error::{BuildError, DeserializeError, FeedError, IndicatorError};
 pub use flow::FlowHits;
 pub use index::{Index, Stats};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use vedette_core::{LoadOptions, Meta, Tlp};
+use vedette_core::{Allowlist, LoadOptions, Meta, Tlp};
 
 use crate::convert;
 use crate::errors::Result;
@@ -15,6 +15,13 @@ use crate::index::PyIndex;
 #[derive(FromPyObject)]
 pub(crate) enum FeedInput {
     Bytes(PyBackedBytes),
+    Path(PathBuf),
+}
+
+/// An allowlist: bare values, or the path of a MISP warninglist.
+#[derive(FromPyObject)]
+pub(crate) enum AllowInput {
+    Values(Vec<String>),
     Path(PathBuf),
 }
 
@@ -52,7 +59,8 @@ impl PyIndexBuilder {
     }
 
     #[pyo3(signature = (value, kind=None, *, source=None, confidence=None, tlp=None, tags=Vec::new(),
-                        r#ref=None, valid_from=None, valid_until=None, description=None))]
+                        r#ref=None, valid_from=None, valid_until=None, description=None,
+                        override_allowlist=false))]
     #[allow(clippy::too_many_arguments)]
     fn add(
         &mut self,
@@ -66,6 +74,7 @@ impl PyIndexBuilder {
         valid_from: Option<&Bound<'_, PyAny>>,
         valid_until: Option<&Bound<'_, PyAny>>,
         description: Option<String>,
+        override_allowlist: bool,
     ) -> Result<()> {
         if confidence.is_some_and(|c| c > 100) {
             return Err(pyo3::exceptions::PyValueError::new_err("confidence is 0 to 100").into());
@@ -80,8 +89,40 @@ impl PyIndexBuilder {
             valid_until: valid_until.map(convert::timestamp).transpose()?,
             description,
         };
-        self.inner.add(value, convert::kind(kind)?, meta)?;
+        let kind = convert::kind(kind)?;
+        self.inner.add(value, kind, meta)?;
+        if override_allowlist {
+            self.inner.override_allowlist(value, kind)?;
+        }
         Ok(())
+    }
+
+    /// Returns the number of the list's values that were invalid and left out.
+    #[pyo3(signature = (allowlist, *, name=None))]
+    fn allow(&mut self, py: Python<'_>, allowlist: AllowInput, name: Option<String>) -> Result<usize> {
+        let list = match allowlist {
+            AllowInput::Values(values) => {
+                let values: Vec<&str> = values.iter().map(String::as_str).collect();
+                Allowlist::from_values(name.unwrap_or_else(|| "allowlist".to_string()), &values)
+            }
+            AllowInput::Path(path) => {
+                let source = path.display().to_string();
+                let data = py.detach(|| std::fs::read(&path))?;
+                let list = Allowlist::from_misp_json(&data, &source)?;
+                match name {
+                    Some(name) => list.renamed(name),
+                    None => list,
+                }
+            }
+        };
+        let invalid = list.invalid_values();
+        self.inner.allow(list);
+        Ok(invalid)
+    }
+
+    /// How many indicators each allowlist suppresses, by list name.
+    fn suppressed(&self) -> std::collections::BTreeMap<String, usize> {
+        self.inner.suppressed()
     }
 
     #[pyo3(signature = (feed, format=None, *, source=None, kind=None, strict=false))]
@@ -104,7 +145,7 @@ impl PyIndexBuilder {
         let report = py.detach(|| -> Result<vedette_core::LoadReport> {
             Ok(match &feed {
                 FeedInput::Bytes(bytes) => inner.load(bytes, &options)?,
-                FeedInput::Path(path) => inner.load(&std::fs::read(path).map_err(PyErr::from)?, &options)?,
+                FeedInput::Path(path) => inner.load(&std::fs::read(path)?, &options)?,
             })
         })?;
         Ok(LoadReport {

@@ -42,6 +42,12 @@ impl From<vedette_core::UnknownKind> for PyVedetteError {
     }
 }
 
+impl From<std::io::Error> for PyVedetteError {
+    fn from(e: std::io::Error) -> Self {
+        PyVedetteError(e.into())
+    }
+}
+
 impl From<PyErr> for PyVedetteError {
     fn from(e: PyErr) -> Self {
         PyVedetteError(e)

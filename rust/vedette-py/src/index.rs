@@ -221,7 +221,7 @@ impl PyIndex {
     #[staticmethod]
     fn load(py: Python<'_>, path: std::path::PathBuf) -> Result<PyIndex> {
         let index = py.detach(|| -> Result<vedette_core::Index> {
-            let bytes = std::fs::read(&path).map_err(PyErr::from)?;
+            let bytes = std::fs::read(&path)?;
             Ok(vedette_core::Index::from_bytes(&bytes)?)
         })?;
         Ok(PyIndex { inner: Arc::new(index) })

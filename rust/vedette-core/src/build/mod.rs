@@ -1,6 +1,7 @@
 //! [`IndexBuilder`]: collects indicators (one by one or from feeds), puts each in
 //! canonical form, merges duplicates, and compiles an [`Index`].
 
+mod allow;
 pub(crate) mod filter;
 pub(crate) mod ip;
 pub(crate) mod keyed;
@@ -8,7 +9,9 @@ pub(crate) mod tables;
 
 use std::collections::BTreeMap;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+pub use allow::Allowlist;
 
 use crate::error::{BuildError, FeedError, IndicatorError};
 use crate::feed::{self, Format, RawRecord};
@@ -39,6 +42,9 @@ pub struct IndexBuilder {
     entries: Vec<Entry>,
     /// `(entry, meta)` in the order added; duplicates are merged at build time.
     records: Vec<(u32, Meta)>,
+    allowlists: Vec<Allowlist>,
+    /// Entries kept even when an allowlist covers them.
+    overrides: FxHashSet<u32>,
 }
 
 /// Options of [`IndexBuilder::load`].
@@ -107,6 +113,59 @@ impl IndexBuilder {
             (entries.len() - 1) as u32
         });
         self.records.push((entry, meta));
+    }
+
+    /// Suppresses, at build time, every indicator that `list` covers, except those marked
+    /// with [`override_allowlist`](Self::override_allowlist).
+    pub fn allow(&mut self, list: Allowlist) -> &mut Self {
+        self.allowlists.push(list);
+        self
+    }
+
+    /// Keeps `value` even where an allowlist covers it (the malicious subdomain of a
+    /// benign parent). It need not have been added yet.
+    ///
+    /// # Errors
+    /// When `value` is not a valid indicator of that kind.
+    pub fn override_allowlist(
+        &mut self,
+        value: &str,
+        kind: Option<Kind>,
+    ) -> Result<&mut Self, IndicatorError> {
+        let n = normalize::normalize(value, kind, false)?;
+        let entries = &mut self.entries;
+        let value: Box<str> = n.value.into_boxed_str();
+        let entry = *self.ids.entry((n.kind, value.clone())).or_insert_with(|| {
+            entries.push(Entry { kind: n.kind, value, ip: n.ip });
+            (entries.len() - 1) as u32
+        });
+        self.overrides.insert(entry);
+        Ok(self)
+    }
+
+    /// The allowlist that suppresses each entry, if any.
+    fn suppressing(&self) -> Vec<Option<usize>> {
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(id, entry)| {
+                if self.overrides.contains(&(id as u32)) {
+                    return None;
+                }
+                self.allowlists.iter().position(|list| list.covers(entry))
+            })
+            .collect()
+    }
+
+    /// How many entries each allowlist suppresses (the first list that covers an entry
+    /// counts it), by list name.
+    pub fn suppressed(&self) -> BTreeMap<String, usize> {
+        let mut counts: BTreeMap<String, usize> =
+            self.allowlists.iter().map(|list| (list.name().to_string(), 0)).collect();
+        for list in self.suppressing().into_iter().flatten() {
+            *counts.entry(self.allowlists[list].name().to_string()).or_default() += 1;
+        }
+        counts
     }
 
     /// The number of distinct entries added so far.
@@ -184,20 +243,39 @@ impl IndexBuilder {
     /// When the indicators exceed a limit of the index (over 4 billion entries or
     /// records, or string indicators too large for one automaton).
     pub fn build(&self) -> Result<Index, BuildError> {
-        let mut order: Vec<u32> = (0..self.records.len() as u32).collect();
-        order.sort_by_key(|&i| self.records[i as usize].0);
+        // Entries that an allowlist suppresses, or that only an override put here, go;
+        // the others are renumbered densely.
+        let suppressing = self.suppressing();
+        let has_records = {
+            let mut has = vec![false; self.entries.len()];
+            self.records.iter().for_each(|&(entry, _)| has[entry as usize] = true);
+            has
+        };
+        let mut new_id = vec![u32::MAX; self.entries.len()];
+        let mut entries = Vec::with_capacity(self.entries.len());
+        for (old, entry) in self.entries.iter().enumerate() {
+            if suppressing[old].is_none() && has_records[old] {
+                new_id[old] = entries.len() as u32;
+                entries.push(entry.clone());
+            }
+        }
+        let mut order: Vec<u32> = (0..self.records.len() as u32)
+            .filter(|&i| new_id[self.records[i as usize].0 as usize] != u32::MAX)
+            .collect();
+        order.sort_by_key(|&i| new_id[self.records[i as usize].0 as usize]);
         let mut records: Vec<(u32, Meta)> = Vec::with_capacity(order.len());
         let mut group_start = 0;
         for i in order {
-            let (entry, meta) = &self.records[i as usize];
-            if records.last().is_none_or(|(last, _)| last != entry) {
+            let (old, meta) = &self.records[i as usize];
+            let entry = new_id[*old as usize];
+            if records.last().is_none_or(|(last, _)| *last != entry) {
                 group_start = records.len();
             }
             // Groups are small (one record per source), so a linear scan is the cheap way.
             if !records[group_start..].iter().any(|(_, m)| m == meta) {
-                records.push((*entry, meta.clone()));
+                records.push((entry, meta.clone()));
             }
         }
-        Index::from_parts(self.entries.clone(), records)
+        Index::from_parts(entries, records)
     }
 }
