@@ -27,7 +27,7 @@ _KindName = Literal[
     "string",
 ]
 _TlpName = Literal["clear", "green", "amber", "amber+strict", "red"]
-_FormatName = Literal["lines", "csv"]
+_FormatName = Literal["lines", "csv", "zeek", "misp", "misp-csv", "stix"]
 _TimeLike = datetime | str | float | int
 
 @final
@@ -129,6 +129,8 @@ class Index:
     ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
         """``(rows, indicator_ids)``: one pair per flow and indicator that its source or
         destination hits."""
+    def write_zeek_intel(self, path: str | os.PathLike[str]) -> None:
+        """Writes every indicator as a Zeek intel file."""
     def ipv4_bitmap(self) -> bytes:
         """The IPv4 addresses some indicator covers, as a roaring bitmap in the portable
         format (``pyroaring.BitMap.deserialize`` reads it)."""
@@ -185,7 +187,13 @@ class IndexBuilder:
         source: str | None = None,
         kind: _KindName | None = None,
         strict: bool = False,
+        keep_non_ids: bool = False,
+        zeek_domain_as_hostname: bool = False,
     ) -> LoadReport:
-        """Loads a feed file or its bytes (gzip inflated, format sniffed)."""
+        """Loads a feed: a file, its bytes, or a MISP feed directory (gzip inflated, format
+        sniffed: block lists, CSV, Zeek intel, MISP events and CSV, STIX bundles).
+
+        ``keep_non_ids`` keeps MISP attributes marked ``to_ids: false``;
+        ``zeek_domain_as_hostname`` reads Zeek ``Intel::DOMAIN`` as exact host names."""
     def build(self) -> Index: ...
     def __len__(self) -> int: ...

@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import BinaryIO
 
-from vedette import Index, IndexBuilder, VedetteError
+from vedette import Index, IndexBuilder, LoadReport, VedetteError, taxii
 
 #: Logs are read and matched in blocks of whole lines of about this many bytes.
 BLOCK_BYTES = 8 << 20
@@ -46,14 +48,39 @@ def _blocks(stream: BinaryIO) -> Iterator[bytes]:
         yield rest
 
 
-def _build(feeds: Sequence[str], strict: bool) -> Index:
+def _report(name: str, report: LoadReport) -> None:
+    skipped = sum(report.skipped.values())
+    print(f"vedette: {name}: {report.loaded} loaded, {skipped} skipped", file=sys.stderr)
+    for reason, count in report.skipped.items():
+        print(f"vedette:   skipped {count}: {reason}", file=sys.stderr)
+
+
+def _build(args: argparse.Namespace, feeds: Sequence[str]) -> Index:
     builder = IndexBuilder()
     for feed in feeds:
-        report = builder.load(feed, strict=strict, source=Path(feed).name)
-        skipped = sum(report.skipped.values())
-        print(f"vedette: {feed}: {report.loaded} loaded, {skipped} skipped", file=sys.stderr)
-        for reason, count in report.skipped.items():
-            print(f"vedette:   skipped {count}: {reason}", file=sys.stderr)
+        _report(feed, builder.load(feed, strict=args.strict, source=Path(feed).name))
+    if getattr(args, "taxii", None):
+        password = args.taxii_password or os.environ.get("VEDETTE_TAXII_PASSWORD")
+        result = taxii.poll(
+            args.taxii,
+            args.collection,
+            user=args.taxii_user,
+            password=password,
+            added_after=args.added_after,
+        )
+        source = urllib.parse.urlsplit(args.taxii).hostname or args.taxii
+        _report(
+            f"{args.taxii} ({len(result.objects)} objects)",
+            builder.load(result.bundle(), format="stix", source=source, strict=args.strict),
+        )
+        if result.checkpoint:
+            print(
+                f"vedette: TAXII checkpoint (--added-after): {result.checkpoint}", file=sys.stderr
+            )
+    for allowlist in getattr(args, "allow", []):
+        builder.allow(allowlist)
+    for name, count in builder.suppressed().items():
+        print(f"vedette: allowlist {name}: {count} suppressed", file=sys.stderr)
     return builder.build()
 
 
@@ -92,10 +119,12 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if args.sample:
         feeds.append(str(_sample("ipsum-level3.txt.gz")))
         logs = logs or [str(_sample("auth.log.gz"))]
-    if not feeds and not args.index:
-        raise SystemExit("vedette scan: give --feed FEED, --index FILE or --sample")
+    if not feeds and not args.index and not args.taxii:
+        raise SystemExit("vedette scan: give --feed FEED, --taxii URL, --index FILE or --sample")
+    if args.taxii and not args.collection:
+        raise SystemExit("vedette scan: --taxii needs --collection ID")
     started = time.perf_counter()
-    index = Index.load(args.index) if args.index else _build(feeds, args.strict)
+    index = Index.load(args.index) if args.index else _build(args, feeds)
     lines, size, hits = _scan(index, logs or ["-"], sys.stdout)
     seconds = time.perf_counter() - started
     print(
@@ -107,9 +136,18 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
-    index = _build(args.feeds, args.strict)
+    index = _build(args, args.feeds)
     index.save(args.output)
     print(f"vedette: {len(index)} indicators written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    if not args.feeds and not args.index:
+        raise SystemExit("vedette export: give FEED... or --index FILE")
+    index = Index.load(args.index) if args.index else _build(args, args.feeds)
+    index.write_zeek_intel(args.output)
+    print(f"vedette: {len(index)} indicators written to {args.output} (zeek)", file=sys.stderr)
     return 0
 
 
@@ -127,13 +165,50 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--index", metavar="FILE", help="a compiled index (vedette compile -o FILE)")
     scan.add_argument("--sample", action="store_true", help="use the bundled sample feed and log")
     scan.add_argument("--strict", action="store_true", help="fail on the first bad feed record")
+    scan.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="WARNINGLIST",
+        help="a MISP warninglist whose values are never reported (repeatable)",
+    )
+    taxii_options = scan.add_argument_group("TAXII 2.1")
+    taxii_options.add_argument(
+        "--taxii", metavar="URL", help="an API root to poll for STIX indicators"
+    )
+    taxii_options.add_argument("--collection", metavar="ID", help="the collection to poll")
+    taxii_options.add_argument("--taxii-user", metavar="USER")
+    taxii_options.add_argument(
+        "--taxii-password", metavar="PASSWORD", help="or set VEDETTE_TAXII_PASSWORD"
+    )
+    taxii_options.add_argument(
+        "--added-after", metavar="TIME", help="only objects added after this checkpoint"
+    )
     scan.set_defaults(run=_cmd_scan)
 
     comp = commands.add_parser("compile", help="compile feeds into an index file")
     comp.add_argument("feeds", nargs="+", metavar="FEED")
     comp.add_argument("-o", "--output", required=True, metavar="FILE")
     comp.add_argument("--strict", action="store_true", help="fail on the first bad feed record")
+    comp.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="WARNINGLIST",
+        help="a MISP warninglist whose values are left out (repeatable)",
+    )
     comp.set_defaults(run=_cmd_compile)
+
+    export = commands.add_parser("export", help="write feeds or an index out in another format")
+    export.add_argument("feeds", nargs="*", metavar="FEED")
+    export.add_argument("--index", metavar="FILE", help="a compiled index instead of feeds")
+    export.add_argument(
+        "--format", choices=["zeek"], default="zeek", help="zeek: a Zeek intel file"
+    )
+    export.add_argument("-o", "--output", required=True, metavar="FILE")
+    export.add_argument("--strict", action="store_true", help="fail on the first bad feed record")
+    export.add_argument("--allow", action="append", default=[], metavar="WARNINGLIST")
+    export.set_defaults(run=_cmd_export)
     return parser
 
 

@@ -90,7 +90,6 @@ impl FeedError {
 
     /// A record the feed marks as not for detection, left out by policy: counted in the
     /// report like a bad record, but never an error, even in strict mode.
-    #[allow(dead_code)] // until the MISP reader (to_ids) lands
     pub(crate) fn skipped(
         source: &str,
         line: Option<usize>,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
+use vedette_core::feed::ParseOptions;
 use vedette_core::{Allowlist, LoadOptions, Meta, Tlp};
 
 use crate::convert;
@@ -125,7 +126,9 @@ impl PyIndexBuilder {
         self.inner.suppressed()
     }
 
-    #[pyo3(signature = (feed, format=None, *, source=None, kind=None, strict=false))]
+    #[pyo3(signature = (feed, format=None, *, source=None, kind=None, strict=false,
+                        keep_non_ids=false, zeek_domain_as_hostname=false))]
+    #[allow(clippy::too_many_arguments)]
     fn load(
         &mut self,
         py: Python<'_>,
@@ -134,17 +137,22 @@ impl PyIndexBuilder {
         source: Option<String>,
         kind: Option<&str>,
         strict: bool,
+        keep_non_ids: bool,
+        zeek_domain_as_hostname: bool,
     ) -> Result<LoadReport> {
         let format = format.map(str::parse).transpose().map_err(pyo3::exceptions::PyValueError::new_err)?;
         let name = match &feed {
             FeedInput::Path(path) => path.display().to_string(),
             FeedInput::Bytes(_) => String::new(),
         };
-        let options = LoadOptions { name, format, source, kind: convert::kind(kind)?, strict };
+        let parse = ParseOptions { keep_non_ids, zeek_domain_as_hostname };
+        let options = LoadOptions { name, format, source, kind: convert::kind(kind)?, strict, parse };
         let inner = &mut self.inner;
         let report = py.detach(|| -> Result<vedette_core::LoadReport> {
             Ok(match &feed {
                 FeedInput::Bytes(bytes) => inner.load(bytes, &options)?,
+                // A directory is a MISP feed: manifest.json and its event files.
+                FeedInput::Path(path) if path.is_dir() => inner.load_misp_feed(path, &options)?,
                 FeedInput::Path(path) => inner.load(&std::fs::read(path)?, &options)?,
             })
         })?;

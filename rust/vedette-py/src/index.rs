@@ -198,6 +198,17 @@ impl PyIndex {
         Ok((hits.rows.into_pyarray(py), ids.into_pyarray(py)))
     }
 
+    /// Writes every indicator as a Zeek intel file.
+    fn write_zeek_intel(&self, py: Python<'_>, path: std::path::PathBuf) -> Result<()> {
+        py.detach(|| -> std::io::Result<()> {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+            let records = self.inner.indicators().map(|i| (i.kind, i.value, i.meta));
+            vedette_core::feed::write_zeek_intel(records, &mut out)?;
+            std::io::Write::flush(&mut out)
+        })?;
+        Ok(())
+    }
+
     fn ipv4_bitmap<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.inner.ipv4_bitmap())
     }

@@ -13,7 +13,11 @@ use crate::indicator::{Kind, Meta};
 
 mod csv;
 mod lines;
+mod misp;
 mod refang;
+mod zeek;
+
+pub use zeek::write_zeek_intel;
 
 /// The feed formats [`crate::IndexBuilder::load`] reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +26,12 @@ pub enum Format {
     Lines,
     /// CSV with a header naming a value column (and optionally kind, source, ...).
     Csv,
+    /// Zeek intel files: `#fields indicator indicator_type meta.source ...`.
+    Zeek,
+    /// MISP event JSON: a feed's event file, an event export, a restSearch response.
+    Misp,
+    /// MISP CSV exports (`uuid,event_id,category,type,value,comment,to_ids,...`).
+    MispCsv,
 }
 
 impl Format {
@@ -30,6 +40,9 @@ impl Format {
         match self {
             Format::Lines => "lines",
             Format::Csv => "csv",
+            Format::Zeek => "zeek",
+            Format::Misp => "misp",
+            Format::MispCsv => "misp-csv",
         }
     }
 }
@@ -41,7 +54,10 @@ impl std::str::FromStr for Format {
         match s {
             "lines" => Ok(Format::Lines),
             "csv" => Ok(Format::Csv),
-            _ => Err(format!("unknown feed format {s:?}: expected lines or csv")),
+            "zeek" => Ok(Format::Zeek),
+            "misp" => Ok(Format::Misp),
+            "misp-csv" => Ok(Format::MispCsv),
+            _ => Err(format!("unknown feed format {s:?}: expected lines, csv, zeek, misp or misp-csv")),
         }
     }
 }
@@ -73,9 +89,14 @@ pub type ParsedRecord<'a> = Result<RawRecord<'a>, FeedError>;
 
 /// Guesses the format of (decompressed) feed bytes.
 ///
-/// After a BOM, blank lines and `#` comment lines, a first line that has a `,` and a
-/// value column name among its comma-separated fields (`value`, `indicator`, `ioc` or
-/// `observable`, in any case) is a CSV header; anything else is [`Format::Lines`].
+/// JSON with MISP keys (`"Event"`, `"Attribute"`, `"Orgc"`, `"threat_level_id"`) in its
+/// first 4 KB is [`Format::Misp`]; leading `#` lines with a `#fields` line naming
+/// `indicator` and `indicator_type` are [`Format::Zeek`]; a first line with `type`,
+/// `value` and `to_ids` (or `event_id`, `object_relation`, `attribute_tag`) columns is
+/// [`Format::MispCsv`]. Otherwise, after a BOM, blank lines and `#` comment lines, a
+/// first line that has a `,` and a value column name among its comma-separated fields
+/// (`value`, `indicator`, `ioc` or `observable`, in any case) is a CSV header; anything
+/// else is [`Format::Lines`].
 ///
 /// # Example
 /// ```
@@ -85,9 +106,18 @@ pub type ParsedRecord<'a> = Result<RawRecord<'a>, FeedError>;
 /// assert_eq!(sniff(b"# feed\nevil.example\n10.0.0.0/8\n"), Format::Lines);
 /// ```
 pub fn sniff(data: &[u8]) -> Format {
-    // NOTE: JSON formats (STIX bundles, MISP events and feeds: first byte `{` or `[`) and
-    // Zeek intel files (`#fields\tindicator\tindicator_type...`) go here, before the
-    // comment skipping below: Zeek's header is itself a `#` line.
+    // NOTE: JSON formats and Zeek intel files go first, before the comment skipping
+    // below: Zeek's header is itself a `#` line. MISP CSV goes before CSV, whose header
+    // test it also passes (it has a `value` column).
+    if misp::looks_like(data) {
+        return Format::Misp;
+    }
+    if zeek::looks_like(data) {
+        return Format::Zeek;
+    }
+    if misp::looks_like_csv(data) {
+        return Format::MispCsv;
+    }
     let (start, _) = skip_preamble(data);
     let rest = &data[start..];
     let first = &rest[..memchr(b'\n', rest).unwrap_or(rest.len())];
@@ -131,10 +161,36 @@ pub fn parse<'a>(
     source: &str,
     sink: &mut dyn FnMut(ParsedRecord<'a>) -> Result<(), FeedError>,
 ) -> Result<(), FeedError> {
+    parse_with_options(format, data, source, &ParseOptions::default(), sink)
+}
+
+/// [`parse`] with the choices of [`ParseOptions`].
+///
+/// # Errors
+///
+/// As [`parse`].
+pub fn parse_with_options<'a>(
+    format: Format,
+    data: &'a [u8],
+    source: &str,
+    options: &ParseOptions,
+    sink: &mut dyn FnMut(ParsedRecord<'a>) -> Result<(), FeedError>,
+) -> Result<(), FeedError> {
     match format {
         Format::Lines => lines::parse(data, source, sink),
         Format::Csv => csv::parse(data, source, sink),
+        Format::Zeek => zeek::parse(data, source, options, sink),
+        Format::Misp => misp::parse(data, source, options, sink),
+        Format::MispCsv => misp::parse_csv(data, source, options, sink),
     }
+}
+
+/// The event files (`<uuid>.json`) a MISP feed's `manifest.json` lists, sorted.
+///
+/// # Errors
+/// When the manifest is not a JSON object of event uuids.
+pub fn misp_manifest_event_files(manifest: &[u8]) -> Result<Vec<String>, String> {
+    misp::manifest_event_files(manifest)
 }
 
 /// Inflates gzip (every member of a multi-member file) when `data` starts with the gzip
@@ -268,6 +324,11 @@ mod tests {
             ("csv020", b"\xef\xbb\xbf# export\r\n\r\n  Type , IOC\r\nurl,x\r\n", Format::Csv),
             ("csv030", b"\"indicator\",\"type\"\n", Format::Csv),
             ("csv040", b"date,user,observable", Format::Csv),
+            ("zeek010", b"#fields\tindicator\tindicator_type\n1.2.3.4\tIntel::ADDR\n", Format::Zeek),
+            ("zeek020", b"#separator \\x09\n#fields\tindicator\tindicator_type\n", Format::Zeek),
+            ("misp010", b"{\"Event\": {\"Attribute\": []}}", Format::Misp),
+            ("misp020", b"{\"response\": [{\"Event\": {}}]}", Format::Misp),
+            ("mispcsv010", b"uuid,event_id,category,type,value,comment,to_ids,date\n", Format::MispCsv),
         ];
         for &(id, input, want) in rows {
             assert_eq!(sniff(input), want, "{id}");
@@ -276,7 +337,7 @@ mod tests {
 
     #[test]
     fn format_names_round_trip() {
-        for format in [Format::Lines, Format::Csv] {
+        for format in [Format::Lines, Format::Csv, Format::Zeek, Format::Misp, Format::MispCsv] {
             assert_eq!(format.as_str().parse::<Format>(), Ok(format));
         }
         assert!("json".parse::<Format>().is_err());
