@@ -624,7 +624,7 @@ mod tests {
             ("write010", Kind::Ipv4, "1.2.3.4", 1, "1.2.3.4\tIntel::ADDR", ""),
             ("write020", Kind::Ipv4, "10.0.0.0/8", 1, "10.0.0.0/8\tIntel::SUBNET", ""),
             // 10.0.0.1, 10.0.0.2/31, 10.0.0.4/31, 10.0.0.6
-            ("write030", Kind::Ipv4, "10.0.0.1-10.0.0.6", 4, "10.0.0.1\tIntel::SUBNET", "10.0.0.6\tIntel::SUBNET"),
+            ("write030", Kind::Ipv4, "10.0.0.1-10.0.0.6", 4, "10.0.0.1\tIntel::ADDR", "10.0.0.6\tIntel::ADDR"),
             // All but the last address: one block per bit, /1 to /32.
             ("write040", Kind::Ipv4, "0.0.0.0-255.255.255.254", 32, "0.0.0.0/1\tIntel::SUBNET", "255.255.255.254\tIntel::SUBNET"),
             ("write050", Kind::Ipv6, "2001:db8::1", 1, "2001:db8::1\tIntel::ADDR", ""),
