@@ -626,9 +626,9 @@ mod tests {
             // 10.0.0.1, 10.0.0.2/31, 10.0.0.4/31, 10.0.0.6
             ("write030", Kind::Ipv4, "10.0.0.1-10.0.0.6", 4, "10.0.0.1\tIntel::ADDR", "10.0.0.6\tIntel::ADDR"),
             // All but the last address: one block per bit, /1 to /32.
-            ("write040", Kind::Ipv4, "0.0.0.0-255.255.255.254", 32, "0.0.0.0/1\tIntel::SUBNET", "255.255.255.254\tIntel::SUBNET"),
+            ("write040", Kind::Ipv4, "0.0.0.0-255.255.255.254", 32, "0.0.0.0/1\tIntel::SUBNET", "255.255.255.254\tIntel::ADDR"),
             ("write050", Kind::Ipv6, "2001:db8::1", 1, "2001:db8::1\tIntel::ADDR", ""),
-            ("write060", Kind::Ipv6, "2000::-3fff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", 125, "2000::/4\tIntel::SUBNET", "3fff:ffff:ffff:ffff:ffff:ffff:ffff:fffe\tIntel::SUBNET"),
+            ("write060", Kind::Ipv6, "2000::-3fff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", 125, "2000::/4\tIntel::SUBNET", "3fff:ffff:ffff:ffff:ffff:ffff:ffff:fffe\tIntel::ADDR"),
             ("write070", Kind::Ipv6, "2001:db8::/32", 1, "2001:db8::/32\tIntel::SUBNET", ""),
             ("write080", Kind::Domain, "evil.example", 1, "evil.example\tIntel::DOMAIN", ""),
             ("write090", Kind::Hostname, "a.evil.example", 1, "a.evil.example\tIntel::DOMAIN", ""),
