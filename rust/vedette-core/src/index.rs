@@ -33,6 +33,9 @@ pub struct Index {
     pub(crate) record_starts: Vec<u32>,
     pub(crate) record_entry: Vec<u32>,
     pub(crate) metas: Vec<Meta>,
+    /// Entries none of whose records has a validity window: valid at any time, so a hit
+    /// on them needs no look at their records.
+    pub(crate) timeless: Vec<bool>,
     pub(crate) tables: Tables,
 }
 
@@ -86,7 +89,15 @@ impl Index {
         while record_starts.len() <= entries.len() {
             record_starts.push(metas.len() as u32);
         }
-        Ok(Index { entries, record_starts, record_entry, metas, tables })
+        let timeless = record_starts
+            .windows(2)
+            .map(|w| {
+                metas[w[0] as usize..w[1] as usize]
+                    .iter()
+                    .all(|m| m.valid_from.is_none() && m.valid_until.is_none())
+            })
+            .collect();
+        Ok(Index { entries, record_starts, record_entry, metas, timeless, tables })
     }
 
     /// The number of distinct `(kind, value)` entries.
@@ -136,6 +147,9 @@ impl Index {
     /// Whether any record of `entry` is valid at `at`.
     #[inline]
     pub(crate) fn any_valid(&self, entry: u32, at: Timestamp) -> bool {
+        if self.timeless[entry as usize] {
+            return true;
+        }
         let (lo, hi) = (self.record_starts[entry as usize], self.record_starts[entry as usize + 1]);
         self.metas[lo as usize..hi as usize].iter().any(|m| m.is_valid_at(at))
     }

@@ -112,6 +112,10 @@ impl<T: Address> IntervalTable<T> {
 /// bitmap, the portable form other tools (pyroaring, CRoaring) read.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Ipv4Table {
+    /// One bit per /24 that holds a covered address (2 MiB): with IPs spread over the
+    /// whole space, nearly every /16 holds an indicator, but few /24s do, so this one
+    /// probe turns most misses away before the table is touched.
+    slash24: Box<[u64]>,
     /// `directory[k]`: how many segments start at or before `k << 16` (65,537 entries).
     directory: Box<[u32]>,
     table: IntervalTable<u32>,
@@ -134,16 +138,21 @@ impl Ipv4Table {
         let mut ranges: Vec<(u32, u32)> = intervals.iter().map(|&(first, last, _)| (first, last)).collect();
         ranges.sort_unstable();
         let mut covered = RoaringBitmap::new();
+        let mut slash24 = vec![0u64; 1 << 18].into_boxed_slice();
         for (first, last) in ranges {
             covered.insert_range(first..=last);
+            for block in (first >> 8)..=(last >> 8) {
+                slash24[(block >> 6) as usize] |= 1 << (block & 63);
+            }
         }
-        Ipv4Table { directory, table, covered }
+        Ipv4Table { slash24, directory, table, covered }
     }
 
     /// The entries covering `addr`.
     #[inline]
     pub(crate) fn covering(&self, addr: u32) -> &[u32] {
-        if self.table.starts.is_empty() {
+        let block = addr >> 8;
+        if self.slash24.is_empty() || self.slash24[(block >> 6) as usize] & (1 << (block & 63)) == 0 {
             return &[];
         }
         let k = (addr >> 16) as usize;
@@ -162,7 +171,8 @@ impl Ipv4Table {
 
     /// Heap bytes held.
     pub(crate) fn memory_usage(&self) -> (usize, usize) {
-        (self.covered.serialized_size(), self.table.memory_usage() + self.directory.len() * 4)
+        let tables = self.table.memory_usage() + self.directory.len() * 4 + self.slash24.len() * 8;
+        (self.covered.serialized_size(), tables)
     }
 }
 
