@@ -15,6 +15,8 @@ mod csv;
 mod lines;
 mod misp;
 mod refang;
+mod stix;
+mod stix_pattern;
 mod zeek;
 
 pub use zeek::write_zeek_intel;
@@ -32,6 +34,8 @@ pub enum Format {
     Misp,
     /// MISP CSV exports (`uuid,event_id,category,type,value,comment,to_ids,...`).
     MispCsv,
+    /// STIX 2.1 or 2.0 JSON: a bundle, a TAXII envelope, or an array of STIX objects.
+    Stix,
 }
 
 impl Format {
@@ -43,6 +47,7 @@ impl Format {
             Format::Zeek => "zeek",
             Format::Misp => "misp",
             Format::MispCsv => "misp-csv",
+            Format::Stix => "stix",
         }
     }
 }
@@ -57,7 +62,8 @@ impl std::str::FromStr for Format {
             "zeek" => Ok(Format::Zeek),
             "misp" => Ok(Format::Misp),
             "misp-csv" => Ok(Format::MispCsv),
-            _ => Err(format!("unknown feed format {s:?}: expected lines, csv, zeek, misp or misp-csv")),
+            "stix" => Ok(Format::Stix),
+            _ => Err(format!("unknown feed format {s:?}: expected lines, csv, zeek, misp, misp-csv or stix")),
         }
     }
 }
@@ -89,8 +95,11 @@ pub type ParsedRecord<'a> = Result<RawRecord<'a>, FeedError>;
 
 /// Guesses the format of (decompressed) feed bytes.
 ///
-/// JSON with MISP keys (`"Event"`, `"Attribute"`, `"Orgc"`, `"threat_level_id"`) in its
-/// first 4 KB is [`Format::Misp`]; leading `#` lines with a `#fields` line naming
+/// JSON (first byte `{` or `[`) with a `"type": "bundle"` or `"id": "bundle--..."`
+/// member at its top level, or a `"type": "indicator"` or `"id": "indicator--..."`
+/// member anywhere, in its first 64 KB is [`Format::Stix`]; JSON with MISP keys
+/// (`"Event"`, `"Attribute"`, `"Orgc"`, `"threat_level_id"`) in its first 4 KB is
+/// [`Format::Misp`]; leading `#` lines with a `#fields` line naming
 /// `indicator` and `indicator_type` are [`Format::Zeek`]; a first line with `type`,
 /// `value` and `to_ids` (or `event_id`, `object_relation`, `attribute_tag`) columns is
 /// [`Format::MispCsv`]. Otherwise, after a BOM, blank lines and `#` comment lines, a
@@ -109,6 +118,9 @@ pub fn sniff(data: &[u8]) -> Format {
     // NOTE: JSON formats and Zeek intel files go first, before the comment skipping
     // below: Zeek's header is itself a `#` line. MISP CSV goes before CSV, whose header
     // test it also passes (it has a `value` column).
+    if stix::looks_like(data) {
+        return Format::Stix;
+    }
     if misp::looks_like(data) {
         return Format::Misp;
     }
@@ -182,6 +194,7 @@ pub fn parse_with_options<'a>(
         Format::Zeek => zeek::parse(data, source, options, sink),
         Format::Misp => misp::parse(data, source, options, sink),
         Format::MispCsv => misp::parse_csv(data, source, options, sink),
+        Format::Stix => stix::parse(data, source, options, sink),
     }
 }
 
@@ -329,6 +342,10 @@ mod tests {
             ("misp010", b"{\"Event\": {\"Attribute\": []}}", Format::Misp),
             ("misp020", b"{\"response\": [{\"Event\": {}}]}", Format::Misp),
             ("mispcsv010", b"uuid,event_id,category,type,value,comment,to_ids,date\n", Format::MispCsv),
+            ("stix010", b"{\"type\": \"bundle\", \"objects\": []}", Format::Stix),
+            ("stix020", b"\xef\xbb\xbf[{\"type\": \"indicator\"}]", Format::Stix),
+            ("stix030", b"{\"id\": \"bundle--1\", \"objects\": []}", Format::Stix),
+            ("stix040", b"{\"bundles\": {\"x\": {\"id\": \"bundle--1\"}}}", Format::Lines),
         ];
         for &(id, input, want) in rows {
             assert_eq!(sniff(input), want, "{id}");
@@ -337,7 +354,8 @@ mod tests {
 
     #[test]
     fn format_names_round_trip() {
-        for format in [Format::Lines, Format::Csv, Format::Zeek, Format::Misp, Format::MispCsv] {
+        for format in [Format::Lines, Format::Csv, Format::Zeek, Format::Misp, Format::MispCsv, Format::Stix]
+        {
             assert_eq!(format.as_str().parse::<Format>(), Ok(format));
         }
         assert!("json".parse::<Format>().is_err());
