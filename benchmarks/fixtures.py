@@ -152,6 +152,14 @@ class Bench:
         return path
 
     @cached_property
+    def stix_bundle(self) -> Path:
+        """The same indicators as one STIX 2.1 bundle, an indicator object each."""
+        path = self.dir / "bundle.json"
+        if not path.exists():
+            generate.write_stix_bundle(self.indicators, path)
+        return path
+
+    @cached_property
     def canonical(self) -> Path:
         """``kind<TAB>value`` per line, canonical: what the peers build from."""
         path = self.dir / "canonical.tsv"

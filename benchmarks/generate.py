@@ -2,7 +2,7 @@
 indicators and its exact expected hits, and IPv4 flow columns.
 
 Everything derives from ``SEED`` (42), so a fixture is the same on every machine and nothing
-large is committed. The outputs are cached on disk (see ``conftest.cache_dir``); bump
+large is committed. The outputs are cached on disk (see ``fixtures.CACHE``); bump
 ``VERSION`` whenever a change alters what is generated, so stale caches are not reused.
 
 Ground truth is kept exact by construction rather than computed by a second matcher:
@@ -144,12 +144,6 @@ class Indicators:
         self.kinds.append(kind)
         self.values.append(value)
         self.feed.append(feed if feed is not None else value)
-
-    def by_kind(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for kind, value in zip(self.kinds, self.values, strict=True):
-            out.setdefault(kind, []).append(value)
-        return out
 
 
 def _counts(n: int) -> dict[str, int]:
@@ -545,5 +539,39 @@ def write_gz_repeated(data: bytes, repeat: int, path: Path) -> None:
             out.write(member)
 
 
-def save_json(obj: object, path: Path) -> None:
-    path.write_text(json.dumps(obj))
+STIX_PATHS = {
+    "domain": "domain-name:value",
+    "url": "url:value",
+    "email": "email-addr:value",
+    "ipv4": "ipv4-addr:value",
+    "ipv6": "ipv6-addr:value",
+    "md5": "file:hashes.MD5",
+    "sha1": "file:hashes.'SHA-1'",
+    "sha256": "file:hashes.'SHA-256'",
+}
+
+
+def write_stix_bundle(indicators: Indicators, path: Path) -> None:
+    """One STIX 2.1 indicator object per indicator, written as a stream (a 1M bundle is
+    ~600 MB of JSON) to a temporary name, then renamed."""
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as out:
+        out.write('{"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000000", ')
+        out.write('"objects": [\n')
+        for n, (kind, feed) in enumerate(zip(indicators.kinds, indicators.feed, strict=True)):
+            value = feed.replace("\\", "\\\\").replace("'", "\\'")
+            obj = {
+                "type": "indicator",
+                "spec_version": "2.1",
+                "id": f"indicator--{n:08x}-0000-4000-8000-000000000000",
+                "created": "2026-11-01T00:00:00.000Z",
+                "modified": "2026-11-01T00:00:00.000Z",
+                "indicator_types": ["malicious-activity"],
+                "pattern": f"[{STIX_PATHS[kind]} = '{value}']",
+                "pattern_type": "stix",
+                "valid_from": "2026-11-01T00:00:00Z",
+                "confidence": 80,
+            }
+            out.write(("," if n else "") + json.dumps(obj) + "\n")
+        out.write("]}\n")
+    tmp.replace(path)

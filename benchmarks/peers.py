@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-#: Libraries that take literal patterns; the kinds they cannot express.
+#: Peers that take literal patterns (no networks, no token boundaries).
 AUTOMATA = ("pyahocorasick", "ahocorasick-rs", "hyperscan")
 TEXT_LIBRARIES = ("vedette", *AUTOMATA, "python")
 #: The import name of each optional peer, for pytest.importorskip.

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import BinaryIO
 
-from vedette import Index, IndexBuilder, LoadReport, VedetteError, taxii
+from vedette import Index, IndexBuilder, LoadReport, Match, VedetteError, taxii
 
 #: Logs are read and matched in blocks of whole lines of about this many bytes.
 BLOCK_BYTES = 8 << 20
@@ -84,28 +84,36 @@ def _build(args: argparse.Namespace, feeds: Sequence[str]) -> Index:
     return builder.build()
 
 
+def _hit(log: str, line: int, block: bytes, m: Match) -> dict:
+    """One hit as JSON: where (file, line, span within the line), what, and why."""
+    line_start = block.rfind(b"\n", 0, m.start) + 1
+    return {
+        "file": log,
+        "line": line,
+        "start": m.start - line_start,
+        "end": m.end - line_start,
+        "observed": block[m.start : m.end].decode("utf-8", "replace"),
+        "kind": m.kind,
+        "indicators": [
+            {"value": i.value, "kind": i.kind, "source": i.source, "ref": i.ref}
+            for i in m.indicators
+        ],
+    }
+
+
 def _scan(index: Index, logs: Sequence[str], out) -> tuple[int, int, int]:
     lines = size = hits = 0
     for log in logs:
         with _open_log(log) as stream:
             line_base = 1
             for block in _blocks(stream):
+                # Hits come in order: count the newlines between consecutive hits only,
+                # so a block costs one pass however many hits it has.
+                line, counted_to = line_base, 0
                 for m in index.find(block):
-                    line = line_base + block.count(b"\n", 0, m.start)
-                    line_start = block.rfind(b"\n", 0, m.start) + 1
-                    record = {
-                        "file": log,
-                        "line": line,
-                        "start": m.start - line_start,
-                        "end": m.end - line_start,
-                        "observed": block[m.start : m.end].decode("utf-8", "replace"),
-                        "kind": m.kind,
-                        "indicators": [
-                            {"value": i.value, "kind": i.kind, "source": i.source, "ref": i.ref}
-                            for i in m.indicators
-                        ],
-                    }
-                    out.write(json.dumps(record) + "\n")
+                    line += block.count(b"\n", counted_to, m.start)
+                    counted_to = m.start
+                    out.write(json.dumps(_hit(log, line, block, m)) + "\n")
                     hits += 1
                 newlines = block.count(b"\n")
                 lines += newlines + (not block.endswith(b"\n"))
