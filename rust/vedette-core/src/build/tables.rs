@@ -81,76 +81,45 @@ pub(crate) fn url_host_len(url: &str) -> usize {
 
 impl Tables {
     /// Compiles the tables of `entries`, whose position is their entry id.
+    ///
+    /// The host-name tables (the largest) build on a second thread while this one builds
+    /// the rest: loading a million-entry index is mostly hash-table inserts.
     pub(crate) fn compile(entries: &[Entry]) -> Result<Tables, BuildError> {
-        let count = |kinds: &[Kind]| entries.iter().filter(|e| kinds.contains(&e.kind)).count();
-        let mut tables = Tables {
-            names: KeyedTable::with_capacity(count(&[Kind::Domain, Kind::Hostname, Kind::Url])),
-            urls: KeyedTable::with_capacity(count(&[Kind::Url])),
-            emails: KeyedTable::with_capacity(count(&[Kind::Email])),
-            hashes: KeyedTable::with_capacity(count(&Kind::ALL[6..12])),
-            ..Tables::default()
-        };
-        let mut v4 = Vec::new();
-        let mut v6 = Vec::new();
-        let mut strings: Vec<&str> = Vec::new();
+        let (names, exact) = std::thread::scope(|scope| {
+            let names = scope.spawn(|| Names::compile(entries));
+            let exact = Exact::compile(entries);
+            (names.join().expect("building the name tables does not panic"), exact)
+        });
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
         for (id, entry) in entries.iter().enumerate() {
-            let id = id as u32;
-            let key = Key::whole(id, entries);
-            match entry.kind {
-                Kind::Domain => tables.names.entry(entries, key, NameSlot::default).domain = id,
-                Kind::Hostname => tables.names.entry(entries, key, NameSlot::default).hostname = id,
-                Kind::Url => {
-                    let host = Key { entry: id, len: url_host_len(&entry.value) as u32 };
-                    if entry.value.starts_with('[') {
-                        tables.bracketed_url_hosts = true;
-                    } else {
-                        tables.names.entry(entries, host, NameSlot::default).url_host = true;
-                    }
-                    *tables.urls.entry(entries, key, || id) = id;
-                }
-                Kind::Email => {
-                    let domain = entry.value.rsplit_once('@').map_or("", |(_, d)| d);
-                    tables.dotless_names |= !domain.contains('.');
-                    *tables.emails.entry(entries, key, || id) = id;
-                }
-                Kind::String => {
-                    strings.push(&entry.value);
-                    tables.string_entries.push(id);
-                    *tables.string_values.entry(entries, key, || id) = id;
-                }
-                Kind::Ipv4 | Kind::Ipv6 => match entry.ip {
-                    Some(IpRange::V4 { first, last }) => v4.push((first, last, id)),
-                    Some(IpRange::V6 { first, last }) => v6.push((first, last, id)),
-                    None => unreachable!("ip entries carry their range"),
-                },
-                Kind::Md5 | Kind::Sha1 | Kind::Sha224 | Kind::Sha256 | Kind::Sha384 | Kind::Sha512 => {
-                    *tables.hashes.entry(entries, key, || id) = id;
-                }
+            match entry.ip {
+                Some(IpRange::V4 { first, last }) => v4.push((first, last, id as u32)),
+                Some(IpRange::V6 { first, last }) => v6.push((first, last, id as u32)),
+                None => {}
             }
         }
-        tables.compile_filters(entries);
-        tables.has_ip = !v4.is_empty() || !v6.is_empty();
-        tables.ipv4 = Ipv4Table::new(&v4);
-        tables.ipv6 = IntervalTable::new(&v6);
-        if !strings.is_empty() {
+        let strings = match exact.strings.is_empty() {
+            true => None,
             // Standard semantics, so that overlapping iteration reports every occurrence.
-            tables.strings = Some(AhoCorasick::new(&strings).map_err(BuildError::automaton)?);
-        }
-        Ok(tables)
-    }
-
-    fn compile_filters(&mut self, entries: &[Entry]) {
-        self.name_filter = BitFilter::with_capacity(self.names.len());
-        self.last_label_filter = BitFilter::with_capacity(self.names.len() / 8);
-        for name in self.names.keys(entries) {
-            self.name_filter.insert(name_hash(name));
-            self.last_label_filter.insert(last_label_hash(name));
-            self.dotless_names |= !name.contains(&b'.');
-        }
-        self.digest_filter = BitFilter::with_capacity(self.hashes.len());
-        for digest in self.hashes.keys(entries) {
-            self.digest_filter.insert(keyed::hash(digest));
-        }
+            false => Some(AhoCorasick::new(&exact.strings).map_err(BuildError::automaton)?),
+        };
+        Ok(Tables {
+            names: names.table,
+            name_filter: names.filter,
+            last_label_filter: names.last_label_filter,
+            dotless_names: names.dotless || exact.dotless_email,
+            bracketed_url_hosts: names.bracketed_url_hosts,
+            urls: exact.urls,
+            emails: exact.emails,
+            digest_filter: exact.digest_filter,
+            hashes: exact.hashes,
+            has_ip: !v4.is_empty() || !v6.is_empty(),
+            ipv4: Ipv4Table::new(&v4),
+            ipv6: IntervalTable::new(&v6),
+            strings,
+            string_entries: exact.string_entries,
+            string_values: exact.string_values,
+        })
     }
 
     /// Heap bytes of the filters.
@@ -158,5 +127,99 @@ impl Tables {
         self.name_filter.memory_usage()
             + self.last_label_filter.memory_usage()
             + self.digest_filter.memory_usage()
+    }
+}
+
+/// The host-name table: every domain, host name and URL host, and its filters.
+struct Names {
+    table: KeyedTable<NameSlot>,
+    filter: BitFilter,
+    last_label_filter: BitFilter,
+    dotless: bool,
+    bracketed_url_hosts: bool,
+}
+
+impl Names {
+    fn compile(entries: &[Entry]) -> Names {
+        let hosts = entries.iter().filter(|e| matches!(e.kind, Kind::Domain | Kind::Hostname | Kind::Url));
+        let mut table = KeyedTable::with_capacity(hosts.count());
+        let mut bracketed_url_hosts = false;
+        for (id, entry) in entries.iter().enumerate() {
+            let id = id as u32;
+            let key = Key::whole(id, entries);
+            match entry.kind {
+                Kind::Domain => table.entry(entries, key, NameSlot::default).domain = id,
+                Kind::Hostname => table.entry(entries, key, NameSlot::default).hostname = id,
+                Kind::Url if entry.value.starts_with('[') => bracketed_url_hosts = true,
+                Kind::Url => {
+                    let host = Key { entry: id, len: url_host_len(&entry.value) as u32 };
+                    table.entry(entries, host, NameSlot::default).url_host = true;
+                }
+                _ => {}
+            }
+        }
+        let mut filter = BitFilter::with_capacity(table.len());
+        let mut last_label_filter = BitFilter::with_capacity(table.len() / 8);
+        let mut dotless = false;
+        for name in table.keys(entries) {
+            filter.insert(name_hash(name));
+            last_label_filter.insert(last_label_hash(name));
+            dotless |= !name.contains(&b'.');
+        }
+        Names { table, filter, last_label_filter, dotless, bracketed_url_hosts }
+    }
+}
+
+/// The tables of values matched whole: URLs, e-mail addresses, digests, strings.
+struct Exact<'a> {
+    urls: KeyedTable<u32>,
+    emails: KeyedTable<u32>,
+    /// Some e-mail domain is a single label.
+    dotless_email: bool,
+    hashes: KeyedTable<u32>,
+    digest_filter: BitFilter,
+    strings: Vec<&'a str>,
+    string_entries: Vec<u32>,
+    string_values: KeyedTable<u32>,
+}
+
+impl<'a> Exact<'a> {
+    fn compile(entries: &'a [Entry]) -> Exact<'a> {
+        let count = |kinds: &[Kind]| entries.iter().filter(|e| kinds.contains(&e.kind)).count();
+        let mut exact = Exact {
+            urls: KeyedTable::with_capacity(count(&[Kind::Url])),
+            emails: KeyedTable::with_capacity(count(&[Kind::Email])),
+            dotless_email: false,
+            hashes: KeyedTable::with_capacity(count(&Kind::ALL[6..12])),
+            digest_filter: BitFilter::default(),
+            strings: Vec::new(),
+            string_entries: Vec::new(),
+            string_values: KeyedTable::default(),
+        };
+        for (id, entry) in entries.iter().enumerate() {
+            let id = id as u32;
+            let key = Key::whole(id, entries);
+            let table = match entry.kind {
+                Kind::Url => &mut exact.urls,
+                Kind::Email => {
+                    let domain = entry.value.rsplit_once('@').map_or("", |(_, d)| d);
+                    exact.dotless_email |= !domain.contains('.');
+                    &mut exact.emails
+                }
+                Kind::String => {
+                    exact.strings.push(&entry.value);
+                    exact.string_entries.push(id);
+                    &mut exact.string_values
+                }
+                kind if kind.hex_len().is_some() => &mut exact.hashes,
+                _ => continue,
+            };
+            *table.entry(entries, key, || id) = id;
+        }
+        exact.digest_filter = BitFilter::with_capacity(exact.hashes.len());
+        for digest in exact.hashes.keys(entries) {
+            exact.digest_filter.insert(keyed::hash(digest));
+        }
+        exact
     }
 }
