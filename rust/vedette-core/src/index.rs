@@ -286,31 +286,11 @@ impl Index {
     }
 }
 
-/// Checks one stored entry. IP entries are parsed again (the tables need their ranges).
-/// Text in plain lower-case ASCII, as nearly every name, URL and digest is, passes a byte
-/// check; anything else must normalize to itself. Full normalization of a million
-/// entries would double the load time, and a value that slips through the byte check
-/// (`a..example`) can only fail to match: no table depends on more than these bytes.
+/// Checks one stored entry: a value that is canonical as it stands passes as it is, any
+/// other must normalize to itself. IP entries are parsed again, since the tables need
+/// their ranges.
 fn restore_entry(kind: Kind, value: String) -> Option<Entry> {
-    let plain = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_');
-    let fast = !value.is_empty()
-        && match kind {
-            Kind::Domain | Kind::Hostname => value.bytes().all(plain),
-            Kind::Email => value.bytes().all(|b| plain(b) || matches!(b, b'@' | b'%' | b'+')),
-            Kind::Url => {
-                let (host, rest) = value.split_at(crate::build::tables::url_host_len(&value));
-                host.bytes().all(plain)
-                    && rest.starts_with([':', '/'])
-                    && rest.bytes().all(|b| b.is_ascii_graphic())
-            }
-            Kind::String => true,
-            Kind::Ipv4 | Kind::Ipv6 => false,
-            _ => {
-                kind.hex_len() == Some(value.len())
-                    && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-            }
-        };
-    if fast {
+    if normalize::is_plainly_canonical(kind, &value) {
         return Some(Entry { kind, value: value.into_boxed_str(), ip: None });
     }
     match normalize::normalize(&value, Some(kind), true) {

@@ -467,5 +467,34 @@ fn hash(v: &str, kind: Kind) -> Result<String, String> {
     Ok(v.to_ascii_lowercase())
 }
 
+/// Whether `value` is certainly in the canonical form of `kind` from its bytes alone:
+/// lower-case ASCII host bytes for names, URL hosts and e-mail addresses, lower-case hex
+/// of the right length for digests, anything non-empty for strings; never for IPs, whose
+/// ranges must be parsed anyway.
+///
+/// Loading a saved index asks this first: normalizing a million entries again would
+/// double the load time. A value that passes without being fully canonical (`a..example`)
+/// can only fail to match: no table depends on more than these bytes.
+pub(crate) fn is_plainly_canonical(kind: Kind, value: &str) -> bool {
+    let plain = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_');
+    !value.is_empty()
+        && match kind {
+            Kind::Domain | Kind::Hostname => value.bytes().all(plain),
+            Kind::Email => value.bytes().all(|b| plain(b) || matches!(b, b'@' | b'%' | b'+')),
+            Kind::Url => {
+                let (host, rest) = value.split_at(crate::build::tables::url_host_len(value));
+                host.bytes().all(plain)
+                    && rest.starts_with([':', '/'])
+                    && rest.bytes().all(|b| b.is_ascii_graphic())
+            }
+            Kind::String => true,
+            Kind::Ipv4 | Kind::Ipv6 => false,
+            _ => {
+                kind.hex_len() == Some(value.len())
+                    && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            }
+        }
+}
+
 #[cfg(test)]
 mod tests;
