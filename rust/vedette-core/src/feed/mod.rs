@@ -394,7 +394,7 @@ mod tests {
         }
     }
 
-    /// Parses the real feeds under `/work/shared/data` (when present) and checks the
+    /// Parses the real feeds under `shared/data` beside the repository (when present) and checks the
     /// record counts against counts taken here the simple way.
     #[test]
     fn real_feeds() {

@@ -483,7 +483,7 @@ fn naive_records(pattern: &str) -> Vec<(Option<Kind>, String)> {
     }
 }
 
-/// The real bundles under `/work/shared/data/stix` (when present): every record of
+/// The real bundles under `shared/data/stix` beside the repository (when present): every record of
 /// every file, by kind and value, equals the plain reading above, and the known
 /// feeds have no pattern we cannot parse.
 #[test]
