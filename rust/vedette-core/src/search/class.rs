@@ -6,8 +6,9 @@ pub(crate) const HOST: u8 = 1;
 pub(crate) const RUN: u8 = 2;
 /// `[A-Za-z0-9]`.
 pub(crate) const ALNUM: u8 = 4;
-/// `[A-Za-z0-9._%+-]`: a byte of an e-mail local part.
-pub(crate) const LOCAL: u8 = 8;
+/// `-`, `_` or a byte >= 0x80: a host-name byte that is not alphanumeric, the only place
+/// inside a run where an IPv4 literal can start.
+pub(crate) const SEP: u8 = 8;
 /// `[0-9A-Fa-f:.]`: a byte of an IPv6 literal.
 pub(crate) const V6: u8 = 16;
 /// A byte that ends a URL: ASCII whitespace, one of ``"'<>`,|``, NUL or `#`.
@@ -32,8 +33,8 @@ const fn classify(b: u8) -> u8 {
     if alnum {
         class |= ALNUM;
     }
-    if alnum || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-') {
-        class |= LOCAL;
+    if b == b'_' || b == b'-' || b >= 0x80 {
+        class |= SEP;
     }
     if b.is_ascii_hexdigit() || b == b':' || b == b'.' {
         class |= V6;
@@ -69,6 +70,12 @@ const TABLE: [u8; 256] = {
     }
     table
 };
+
+/// Whether `b` can be in an e-mail local part: `[A-Za-z0-9._%+-]`.
+#[inline]
+pub(crate) fn is_local(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
+}
 
 /// The class bits of `b`.
 #[inline(always)]

@@ -1,7 +1,7 @@
 //! Runs of host-name bytes and dots: the tokens that hold domains, host names, URLs,
 //! e-mail addresses, hex digests and IPv4 literals.
 
-use super::class::{self, is, ALNUM, DIGIT, DOT, HOST, LOCAL, RUN, URL_END};
+use super::class::{self, is, is_local, ALNUM, DIGIT, DOT, HOST, RUN, SEP, URL_END};
 use super::{ip, Collector};
 use crate::build::filter::for_each_suffix_hash;
 use crate::build::keyed;
@@ -34,7 +34,10 @@ pub(super) fn scan_runs(c: &mut Collector<'_>, hay: &[u8], v6_literals: &[(usize
             }
             let near = &v6_literals[next_v6..];
             let near = &near[..near.iter().take_while(|&&(s, _)| s < end).count()];
-            scan_ipv4(c, hay, start, end, |pos| near.iter().any(|&(s, e)| s <= pos && pos < e));
+            // Inside a run, an address starts only at the run's start or after a `-`, `_`
+            // or high byte: a run without those holds at most one candidate.
+            let until = if seen & SEP == 0 { start + 1 } else { end };
+            scan_ipv4(c, hay, start, until, |pos| near.iter().any(|&(s, e)| s <= pos && pos < e));
         }
         if wants_names {
             scan_names(c, hay, start, end);
@@ -144,6 +147,15 @@ fn scan_names(c: &mut Collector<'_>, hay: &[u8], start: usize, end: usize) {
     while first < end && hay[first] == b'.' {
         first += 1;
     }
+    let mut last = end;
+    while last > first && hay[last - 1] == b'.' {
+        last -= 1;
+    }
+    // Most runs are one segment: no `..` inside. Then there is nothing to walk.
+    if first < last && !hay[first..last].windows(2).any(|w| w == b"..") {
+        lookup_segment(c, hay, first, first, last, first == start, last == end);
+        return;
+    }
     let mut seg = first;
     while seg < end && !c.done() {
         // A segment ends where a label is not followed by `.` and another label byte.
@@ -230,10 +242,10 @@ fn lookup_segment(
 fn email_candidate(c: &mut Collector<'_>, hay: &[u8], at: usize, end: usize) {
     let floor = at.saturating_sub(MAX_LOCAL_PART + 1);
     let mut local = at;
-    while local > floor && is(hay[local - 1], LOCAL) {
+    while local > floor && is_local(hay[local - 1]) {
         local -= 1;
     }
-    if local == at || (local > 0 && is(hay[local - 1], LOCAL)) {
+    if local == at || (local > 0 && is_local(hay[local - 1])) {
         return;
     }
     let mut lower = std::mem::take(&mut c.scratch);
