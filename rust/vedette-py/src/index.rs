@@ -6,7 +6,7 @@ use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntyped
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{IntoPyDict, PyBytes, PyDict};
 
 use crate::convert::{self, Indicator};
 use crate::errors::Result;
@@ -251,5 +251,3 @@ impl PyIndex {
         format!("Index(entries={}, records={})", self.inner.len(), self.inner.record_count())
     }
 }
-
-use pyo3::types::IntoPyDict;
