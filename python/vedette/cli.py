@@ -1,4 +1,4 @@
-"""The ``vedette`` command: compile feeds, scan logs, write one JSON object per hit."""
+"""The vedette command: compile feeds, scan logs, write one JSON object per hit."""
 
 from __future__ import annotations
 
