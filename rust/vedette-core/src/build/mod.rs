@@ -109,13 +109,18 @@ impl IndexBuilder {
     }
 
     fn add_normalized(&mut self, n: Normalized, meta: Meta) {
+        let entry = self.entry_of(n);
+        self.records.push((entry, meta));
+    }
+
+    /// The id of the entry of `n`, made when it is new.
+    fn entry_of(&mut self, n: Normalized) -> u32 {
         let entries = &mut self.entries;
         let value: Box<str> = n.value.into_boxed_str();
-        let entry = *self.ids.entry((n.kind, value.clone())).or_insert_with(|| {
+        *self.ids.entry((n.kind, value.clone())).or_insert_with(|| {
             entries.push(Entry { kind: n.kind, value, ip: n.ip });
             (entries.len() - 1) as u32
-        });
-        self.records.push((entry, meta));
+        })
     }
 
     /// Suppresses, at build time, every indicator that `list` covers, except those marked
@@ -135,13 +140,7 @@ impl IndexBuilder {
         value: &str,
         kind: Option<Kind>,
     ) -> Result<&mut Self, IndicatorError> {
-        let n = normalize::normalize(value, kind, false)?;
-        let entries = &mut self.entries;
-        let value: Box<str> = n.value.into_boxed_str();
-        let entry = *self.ids.entry((n.kind, value.clone())).or_insert_with(|| {
-            entries.push(Entry { kind: n.kind, value, ip: n.ip });
-            (entries.len() - 1) as u32
-        });
+        let entry = self.entry_of(normalize::normalize(value, kind, false)?);
         self.overrides.insert(entry);
         Ok(self)
     }

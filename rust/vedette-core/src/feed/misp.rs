@@ -34,7 +34,7 @@ use serde_json::{Map, Value};
 use super::{ParseOptions, ParsedRecord, RawRecord, BOM};
 use crate::error::FeedError;
 use crate::indicator::{Kind, Meta, Timestamp, Tlp};
-use crate::time::parse_timestamp;
+use crate::time::{format_rfc3339, parse_timestamp};
 
 const SNIFF_LEN: usize = 4096;
 
@@ -340,7 +340,7 @@ fn meta(attr: &Attribute, event: &Event, name: &str) -> Result<Meta, String> {
     let mut time = |field: &str, text: &Option<String>| -> Result<Option<Timestamp>, String> {
         let Some(text) = text else { return Ok(None) };
         let parsed = misp_time(text).ok_or_else(|| format!("{name}: {field} {text:?} is not a time"))?;
-        meta.tags.push(format!("misp:{field}={}", rfc3339(parsed)));
+        meta.tags.push(format!("misp:{field}={}", format_rfc3339(parsed)));
         Ok(Some(parsed))
     };
     time("timestamp", &attr.timestamp)?;
@@ -360,24 +360,6 @@ fn misp_time(text: &str) -> Option<Timestamp> {
         return parse_timestamp(&format!("{}-{}-{}", &text[..4], &text[4..6], &text[6..]));
     }
     parse_timestamp(text)
-}
-
-/// RFC 3339 in UTC, with a fraction only when there is one. Days to a civil date after
-/// Howard Hinnant's `civil_from_days`, so that any i64 formats without a panic.
-fn rfc3339(micros: Timestamp) -> String {
-    let (secs, frac) = (micros.div_euclid(1_000_000), micros.rem_euclid(1_000_000));
-    let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s) = (day_secs / 3600, day_secs / 60 % 60, day_secs % 60);
-    let frac = if frac == 0 { String::new() } else { format!(".{frac:06}") };
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}{frac}Z")
 }
 
 /// Parses a MISP CSV export (`uuid,event_id,category,type,value,comment,to_ids,date,...`

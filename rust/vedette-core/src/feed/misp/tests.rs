@@ -228,10 +228,10 @@ fn rfc3339_table() {
         ("iso050", 253_402_300_799_000_000, "9999-12-31T23:59:59Z"),
     ];
     for &(id, micros, want) in rows {
-        assert_eq!(rfc3339(micros), want, "{id}");
+        assert_eq!(format_rfc3339(micros), want, "{id}");
     }
-    let _ = rfc3339(i64::MIN); // no panic
-    let _ = rfc3339(i64::MAX);
+    let _ = format_rfc3339(i64::MIN); // no panic
+    let _ = format_rfc3339(i64::MAX);
 }
 
 const CSV_HEADER: &str = "uuid,event_id,category,type,value,comment,to_ids,date,object_relation,attribute_tag,object_uuid,object_name,object_meta_category\n";
