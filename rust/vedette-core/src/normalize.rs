@@ -96,9 +96,12 @@ pub fn is_top_level_label(label: &str) -> bool {
 
 /// A strict dotted quad: four octets 0-255 without leading zeros, nothing else.
 pub(crate) fn parse_ipv4(bytes: &[u8]) -> Option<u32> {
-    if !(7..=15).contains(&bytes.len()) {
-        return None;
-    }
+    ipv4_prefix(bytes).and_then(|(len, addr)| (len == bytes.len()).then_some(addr))
+}
+
+/// The strict dotted quad at the start of `bytes`, and its length. The digit runs are
+/// maximal: `1.2.3.4567` holds no address, not `1.2.3.456`.
+pub(crate) fn ipv4_prefix(bytes: &[u8]) -> Option<(usize, u32)> {
     let (mut addr, mut i) = (0u32, 0usize);
     for octet in 0..4 {
         if octet > 0 {
@@ -109,9 +112,11 @@ pub(crate) fn parse_ipv4(bytes: &[u8]) -> Option<u32> {
         }
         let start = i;
         let mut n = 0u32;
-        // At most three digits: a fourth one is then not a '.', which fails below.
-        while i - start < 3 && i < bytes.len() && bytes[i].is_ascii_digit() {
-            n = n * 10 + u32::from(bytes[i] - b'0');
+        while let Some(&b) = bytes.get(i).filter(|b| b.is_ascii_digit()) {
+            if i - start == 3 {
+                return None;
+            }
+            n = n * 10 + u32::from(b - b'0');
             i += 1;
         }
         if i == start || n > 255 || (i - start > 1 && bytes[start] == b'0') {
@@ -119,7 +124,7 @@ pub(crate) fn parse_ipv4(bytes: &[u8]) -> Option<u32> {
         }
         addr = addr << 8 | n;
     }
-    (i == bytes.len()).then_some(addr)
+    Some((i, addr))
 }
 
 /// Any RFC 4291 text form of one IPv6 address (no brackets, no zone, no prefix).

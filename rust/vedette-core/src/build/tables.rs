@@ -2,7 +2,7 @@
 
 use aho_corasick::AhoCorasick;
 
-use super::filter::{last_label_hash, name_hash, BitFilter};
+use super::filter::{for_each_suffix_hash, BitFilter};
 use super::ip::{IntervalTable, Ipv4Table};
 use super::keyed::{self, Key, KeyedTable};
 use crate::error::BuildError;
@@ -37,6 +37,9 @@ pub(crate) struct Tables {
     /// The hash of the last label of every key of `names`: most words in text are turned
     /// away by this small filter after hashing one label.
     pub last_label_filter: BitFilter,
+    /// The hash of every suffix of two labels or more of every key of `names`: a name in
+    /// text stops being hashed at its first suffix that ends no key.
+    pub suffix_filter: BitFilter,
     /// Some name (or e-mail domain) is a single label, so dotless tokens need a look.
     pub dotless_names: bool,
     pub urls: KeyedTable<u32>,
@@ -107,6 +110,7 @@ impl Tables {
             names: names.table,
             name_filter: names.filter,
             last_label_filter: names.last_label_filter,
+            suffix_filter: names.suffix_filter,
             dotless_names: names.dotless || exact.dotless_email,
             bracketed_url_hosts: names.bracketed_url_hosts,
             urls: exact.urls,
@@ -126,6 +130,7 @@ impl Tables {
     pub(crate) fn filter_bytes(&self) -> usize {
         self.name_filter.memory_usage()
             + self.last_label_filter.memory_usage()
+            + self.suffix_filter.memory_usage()
             + self.digest_filter.memory_usage()
     }
 }
@@ -135,6 +140,7 @@ struct Names {
     table: KeyedTable<NameSlot>,
     filter: BitFilter,
     last_label_filter: BitFilter,
+    suffix_filter: BitFilter,
     dotless: bool,
     bracketed_url_hosts: bool,
 }
@@ -160,13 +166,24 @@ impl Names {
         }
         let mut filter = BitFilter::with_capacity(table.len());
         let mut last_label_filter = BitFilter::with_capacity(table.len() / 8);
+        // Parents are mostly shared ("com", "evil.com"): about two suffixes per key.
+        let mut suffix_filter = BitFilter::with_capacity(table.len() * 2);
         let mut dotless = false;
         for name in table.keys(entries) {
-            filter.insert(name_hash(name));
-            last_label_filter.insert(last_label_hash(name));
+            let mut last_label = true;
+            for_each_suffix_hash(name, 0, |label, hash| {
+                match std::mem::take(&mut last_label) {
+                    true => last_label_filter.insert(hash),
+                    false => suffix_filter.insert(hash),
+                }
+                if label == 0 {
+                    filter.insert(hash);
+                }
+                true
+            });
             dotless |= !name.contains(&b'.');
         }
-        Names { table, filter, last_label_filter, dotless, bracketed_url_hosts }
+        Names { table, filter, last_label_filter, suffix_filter, dotless, bracketed_url_hosts }
     }
 }
 

@@ -6,17 +6,12 @@ pub(crate) const HOST: u8 = 1;
 pub(crate) const RUN: u8 = 2;
 /// `[A-Za-z0-9]`.
 pub(crate) const ALNUM: u8 = 4;
-/// `-`, `_` or a byte >= 0x80: a host-name byte that is not alphanumeric, the only place
-/// inside a run where an IPv4 literal can start.
-pub(crate) const SEP: u8 = 8;
 /// `[0-9A-Fa-f:.]`: a byte of an IPv6 literal.
 pub(crate) const V6: u8 = 16;
 /// A byte that ends a URL: ASCII whitespace, one of ``"'<>`,|``, NUL or `#`.
 pub(crate) const URL_END: u8 = 32;
 /// `[0-9]`.
 pub(crate) const DIGIT: u8 = 64;
-/// `.`.
-pub(crate) const DOT: u8 = 128;
 
 const fn classify(b: u8) -> u8 {
     let alnum = b.is_ascii_alphanumeric();
@@ -25,16 +20,13 @@ const fn classify(b: u8) -> u8 {
         class |= HOST | RUN;
     }
     if b == b'.' {
-        class |= RUN | DOT;
+        class |= RUN;
     }
     if b.is_ascii_digit() {
         class |= DIGIT;
     }
     if alnum {
         class |= ALNUM;
-    }
-    if b == b'_' || b == b'-' || b >= 0x80 {
-        class |= SEP;
     }
     if b.is_ascii_hexdigit() || b == b':' || b == b'.' {
         class |= V6;
@@ -75,12 +67,6 @@ const TABLE: [u8; 256] = {
 #[inline]
 pub(crate) fn is_local(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
-}
-
-/// The class bits of `b`.
-#[inline(always)]
-pub(crate) fn of(b: u8) -> u8 {
-    TABLE[b as usize]
 }
 
 /// Whether `b` has any of the class bits in `class`.

@@ -1,30 +1,73 @@
 //! IP literals in text (design §3): IPv6 runs around colons, and IPv4 dotted quads.
 
-use super::class::{is, ALNUM, V6};
+use super::block::{Chunk, Class};
+use super::class::{is, ALNUM};
 use super::{text, Collector};
 use crate::indicator::Kind;
-use crate::normalize::{ipv4_mapped, parse_ipv4, parse_ipv6};
+use crate::normalize::{ipv4_mapped, ipv4_prefix, parse_ipv6};
 
-/// Finds every IPv6 literal, reports its hits, and records its span in `literals` (in
-/// order) so that the IPv4 pass leaves the dotted quads inside them alone.
-pub(super) fn scan_ipv6(c: &mut Collector<'_>, hay: &[u8], literals: &mut Vec<(usize, usize)>) {
-    let mut from = 0;
-    while let Some(offset) = memchr::memchr(b':', &hay[from..]) {
-        let colon = from + offset;
-        let mut start = colon;
-        while start > 0 && is(hay[start - 1], V6) {
-            start -= 1;
+/// The IPv6 pass: every literal, found around the colons.
+#[derive(Default)]
+pub(super) struct Ipv6Pass {
+    /// The span of every literal found so far, in order: the IPv4 pass leaves the dotted
+    /// quads inside them alone.
+    pub literals: Vec<(usize, usize)>,
+    /// Where the last `[0-9A-Fa-f:.]` run looked at ended.
+    from: usize,
+}
+
+impl Ipv6Pass {
+    pub(super) fn scan(&mut self, c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk) {
+        for colon in chunk.positions(&chunk.colon) {
+            if colon < self.from {
+                continue;
+            }
+            let start = chunk.extent_start(hay, Class::V6, colon);
+            let end = chunk.extent_end(hay, Class::V6, colon);
+            self.from = end;
+            if let Some((s, e)) = literal_in_run(hay, start, end) {
+                self.literals.push((s, e));
+                report_ipv6(c, hay, s, e);
+                if c.done() {
+                    return;
+                }
+            }
         }
-        let mut end = colon + 1;
-        while end < hay.len() && is(hay[end], V6) {
-            end += 1;
-        }
-        from = end;
-        if let Some((s, e)) = literal_in_run(hay, start, end) {
-            literals.push((s, e));
-            report_ipv6(c, hay, s, e);
-            if c.done() {
-                return;
+    }
+}
+
+/// The IPv4 pass: every dotted quad outside an IPv6 literal, found around the dots that
+/// have a digit on both sides (a quad's first dot is one).
+#[derive(Default)]
+pub(super) struct Ipv4Pass {
+    /// Where the last address found ended.
+    from: usize,
+    /// The first IPv6 literal that does not end before the candidate.
+    next_v6: usize,
+}
+
+impl Ipv4Pass {
+    pub(super) fn scan(&mut self, c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk, v6: &[(usize, usize)]) {
+        for dot in chunk.positions(&chunk.dots_between_digits(hay)) {
+            if dot < self.from {
+                continue;
+            }
+            let start = chunk.extent_start(hay, Class::Digit, dot);
+            if start > 0 && (is(hay[start - 1], ALNUM) || hay[start - 1] == b'.') {
+                continue;
+            }
+            while v6.get(self.next_v6).is_some_and(|&(_, e)| e <= start) {
+                self.next_v6 += 1;
+            }
+            if v6.get(self.next_v6).is_some_and(|&(s, _)| s <= start) {
+                continue;
+            }
+            if let Some((end, addr)) = ipv4_at(hay, start) {
+                c.report(start, end, Kind::Ipv4, c.index.tables.ipv4.covering(addr));
+                self.from = end;
+                if c.done() {
+                    return;
+                }
             }
         }
     }
@@ -77,26 +120,13 @@ fn report_ipv6(c: &mut Collector<'_>, hay: &[u8], s: usize, e: usize) {
 /// At a digit whose previous byte is not `[A-Za-z0-9.]`: the dotted quad starting here,
 /// if the bytes make one with valid boundaries. Returns its end.
 #[inline]
-pub(super) fn ipv4_at(hay: &[u8], start: usize) -> Option<(usize, u32)> {
-    let digits_from = |mut i: usize| {
-        while i < hay.len() && hay[i].is_ascii_digit() {
-            i += 1;
-        }
-        i
-    };
-    // Four maximal digit runs joined by single dots; `parse_ipv4` judges the octets.
-    let mut end = digits_from(start);
-    for _ in 0..3 {
-        if hay.get(end) != Some(&b'.') || !hay.get(end + 1).is_some_and(u8::is_ascii_digit) {
-            return None;
-        }
-        end = digits_from(end + 1);
-    }
+fn ipv4_at(hay: &[u8], start: usize) -> Option<(usize, u32)> {
+    let (len, addr) = ipv4_prefix(&hay[start..])?;
+    let end = start + len;
     // The byte after is not `[A-Za-z0-9]`, nor a `.` followed by one (`1.2.3.4.5`).
     match hay.get(end) {
-        Some(&b) if is(b, ALNUM) => return None,
-        Some(b'.') if hay.get(end + 1).is_some_and(|&b| is(b, ALNUM)) => return None,
-        _ => {}
+        Some(&b) if is(b, ALNUM) => None,
+        Some(b'.') if hay.get(end + 1).is_some_and(|&b| is(b, ALNUM)) => None,
+        _ => Some((end, addr)),
     }
-    parse_ipv4(&hay[start..end]).map(|addr| (end, addr))
 }

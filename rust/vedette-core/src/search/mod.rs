@@ -6,10 +6,12 @@
 //! (hash tables, the IPv4 bitmap) only at candidates. Only `string` indicators, which have
 //! no token shape, go through Aho-Corasick.
 
+mod block;
 mod class;
 mod ip;
 mod text;
 
+use self::block::Chunk;
 use crate::index::Index;
 use crate::indicator::{IndicatorId, Kind, Timestamp};
 
@@ -174,14 +176,32 @@ impl Index {
 
     fn scan(&self, c: &mut Collector<'_>, haystack: &[u8]) {
         let t = &self.tables;
-        // IPv6 literals first: a dotted quad inside one belongs to it, not to IPv4.
-        let mut v6_literals = Vec::new();
-        if t.has_ip || t.bracketed_url_hosts {
-            ip::scan_ipv6(c, haystack, &mut v6_literals);
+        if !t.hashes.is_empty() {
+            text::scan_hashes(c, haystack);
         }
-        let wants_runs = t.has_ip || !t.names.is_empty() || !t.emails.is_empty() || !t.hashes.is_empty();
-        if wants_runs && !c.done() {
-            text::scan_runs(c, haystack, &v6_literals);
+        let wants_v6 = t.has_ip || t.bracketed_url_hosts;
+        let wants_names = !t.names.is_empty() || !t.emails.is_empty();
+        if wants_v6 || wants_names {
+            let mut v6 = ip::Ipv6Pass::default();
+            let mut v4 = ip::Ipv4Pass::default();
+            let mut names = text::NamePass::default();
+            let mut base = 0;
+            while base < haystack.len() && !c.done() {
+                let chunk = Chunk::new(haystack, base);
+                // IPv6 first: a dotted quad inside a literal belongs to it, not to IPv4.
+                // A literal's quad comes after its colons, so this chunk's pass has
+                // found every literal that holds a quad of this chunk.
+                if wants_v6 {
+                    v6.scan(c, haystack, &chunk);
+                }
+                if t.has_ip && !c.done() {
+                    v4.scan(c, haystack, &chunk, &v6.literals);
+                }
+                if wants_names && !c.done() {
+                    names.scan(c, haystack, &chunk);
+                }
+                base = chunk.end();
+            }
         }
         if let (Some(automaton), false) = (&t.strings, c.done()) {
             for m in automaton.find_overlapping_iter(haystack) {

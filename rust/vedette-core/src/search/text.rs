@@ -1,8 +1,9 @@
 //! Runs of host-name bytes and dots: the tokens that hold domains, host names, URLs,
 //! e-mail addresses, hex digests and IPv4 literals.
 
-use super::class::{self, is, is_local, ALNUM, DIGIT, DOT, HOST, RUN, SEP, URL_END};
-use super::{ip, Collector};
+use super::block::{Chunk, Class};
+use super::class::{is, is_local, ALNUM, HOST, URL_END};
+use super::Collector;
 use crate::build::filter::for_each_suffix_hash;
 use crate::build::keyed;
 use crate::build::tables::{lower_hex, NO_ENTRY};
@@ -11,78 +12,37 @@ use crate::indicator::Kind;
 /// Longest e-mail local part we walk back over; RFC 5321 allows 64 bytes.
 const MAX_LOCAL_PART: usize = 256;
 
-/// Scans the runs of `[A-Za-z0-9_.-]` and bytes >= 0x80 that can hold a token.
+/// The name pass: host names, URL hosts and e-mail domains, in the runs of
+/// `[A-Za-z0-9_.-]` and bytes >= 0x80.
 ///
-/// Every name, URL host, e-mail domain and IPv4 literal has a dot, so unless some
-/// indicator is a single label we let memchr find the dots and look only at the runs
-/// around them: the bytes of dotless words are never touched. Digests, which need no
-/// dot, are found by [`scan_hashes`].
-pub(super) fn scan_runs(c: &mut Collector<'_>, hay: &[u8], v6_literals: &[(usize, usize)]) {
-    let t = &c.index.tables;
-    if !t.hashes.is_empty() {
-        scan_hashes(c, hay);
-    }
-    let wants_names = !t.names.is_empty() || !t.emails.is_empty();
-    if !(wants_names || t.has_ip) || c.done() {
-        return;
-    }
-    let mut next_v6 = 0;
-    let mut scan_run = |c: &mut Collector<'_>, start: usize, end: usize, seen: u8| {
-        if t.has_ip && seen & (DIGIT | DOT) == DIGIT | DOT {
-            while next_v6 < v6_literals.len() && v6_literals[next_v6].1 <= start {
-                next_v6 += 1;
-            }
-            let near = &v6_literals[next_v6..];
-            let near = &near[..near.iter().take_while(|&&(s, _)| s < end).count()];
-            // Inside a run, an address starts only at the run's start or after a `-`, `_`
-            // or high byte: a run without those holds at most one candidate.
-            let until = if seen & SEP == 0 { start + 1 } else { end };
-            scan_ipv4(c, hay, start, until, |pos| near.iter().any(|&(s, e)| s <= pos && pos < e));
-        }
-        if wants_names {
-            scan_names(c, hay, start, end);
-        }
-    };
-    let mut cursor = 0;
-    if t.dotless_names {
-        while cursor < hay.len() && !c.done() {
-            let (start, end, seen) = run_around(hay, cursor, cursor);
-            if start < end {
-                scan_run(c, start, end, seen);
-            }
-            cursor = end + 1;
-        }
-        return;
-    }
-    for dot in memchr::memchr_iter(b'.', hay) {
-        if dot < cursor {
-            continue;
-        }
-        let (start, end, seen) = run_around(hay, cursor, dot);
-        scan_run(c, start, end, seen);
-        cursor = end;
-        if c.done() {
-            return;
-        }
-    }
+/// Every name, URL host and e-mail domain has a dot, so unless some indicator is a single
+/// label we look only at the runs around the dots: the bytes of dotless words are never
+/// touched.
+#[derive(Default)]
+pub(super) struct NamePass {
+    /// Where the last run looked at ended.
+    from: usize,
 }
 
-/// The maximal run through `at` (which is a run byte, or the run is empty), not reaching
-/// back before `floor`, and the union of the classes of its bytes.
-#[inline]
-fn run_around(hay: &[u8], floor: usize, at: usize) -> (usize, usize, u8) {
-    let mut seen = 0;
-    let mut start = at;
-    while start > floor && is(hay[start - 1], RUN) {
-        start -= 1;
-        seen |= class::of(hay[start]);
+impl NamePass {
+    pub(super) fn scan(&mut self, c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk) {
+        let seeds = match c.index.tables.dotless_names {
+            true => &chunk.run,
+            false => &chunk.dot,
+        };
+        for seed in chunk.positions(seeds) {
+            if seed < self.from {
+                continue;
+            }
+            let start = chunk.extent_start(hay, Class::Run, seed);
+            let end = chunk.extent_end(hay, Class::Run, seed);
+            self.from = end;
+            scan_names(c, hay, start, end);
+            if c.done() {
+                return;
+            }
+        }
     }
-    let mut end = at;
-    while end < hay.len() && is(hay[end], RUN) {
-        seen |= class::of(hay[end]);
-        end += 1;
-    }
-    (start, end, seen)
 }
 
 /// The shortest digest, in hex digits.
@@ -92,7 +52,7 @@ const MIN_DIGEST: usize = 32;
 ///
 /// A run of 32 or more hex digits covers one of every 32 positions, so we probe only
 /// those and widen around a probe that lands on a hex digit.
-fn scan_hashes(c: &mut Collector<'_>, hay: &[u8]) {
+pub(super) fn scan_hashes(c: &mut Collector<'_>, hay: &[u8]) {
     let tables = &c.index.tables;
     let mut probe = MIN_DIGEST - 1;
     let mut floor = 0;
@@ -123,21 +83,6 @@ fn scan_hashes(c: &mut Collector<'_>, hay: &[u8]) {
                 }
             }
         }
-    }
-}
-
-fn scan_ipv4(c: &mut Collector<'_>, hay: &[u8], start: usize, end: usize, in_v6: impl Fn(usize) -> bool) {
-    let mut i = start;
-    while i < end {
-        let boundary = i == 0 || !(is(hay[i - 1], ALNUM) || hay[i - 1] == b'.');
-        if hay[i].is_ascii_digit() && boundary && !in_v6(i) {
-            if let Some((quad_end, addr)) = ip::ipv4_at(hay, i) {
-                c.report(i, quad_end, Kind::Ipv4, c.index.tables.ipv4.covering(addr));
-                i = quad_end;
-                continue;
-            }
-        }
-        i += 1;
     }
 }
 
@@ -193,24 +138,24 @@ fn lookup_segment(
 ) {
     let index = c.index;
     let tables = &index.tables;
-    let name = &hay[seg..seg_end];
     let mut lower = std::mem::take(&mut c.scratch);
     let mut whole = None;
     let mark = c.mark();
-    let mut shortest = true;
-    for_each_suffix_hash(name, |label, hash| {
-        if shortest {
-            // Most tokens end in a label that ends no indicator: one filter probe and done.
-            shortest = false;
-            if !tables.last_label_filter.contains(hash) {
-                return false;
-            }
+    let mut last_label = true;
+    for_each_suffix_hash(&hay[..seg_end], seg, |label, hash| {
+        // Most tokens end in a label that ends no indicator: one probe of a small filter.
+        let suffixes = match std::mem::take(&mut last_label) {
+            true => &tables.last_label_filter,
+            false => &tables.suffix_filter,
+        };
+        if !suffixes.contains(hash) {
+            return false;
         }
         if tables.name_filter.contains(hash) {
             lower.clear();
-            lower.extend(name[label..].iter().map(u8::to_ascii_lowercase));
+            lower.extend(hay[label..seg_end].iter().map(u8::to_ascii_lowercase));
             if let Some(slot) = tables.names.get(&index.entries, &lower[..]) {
-                if label == 0 {
+                if label == seg {
                     whole = Some(*slot);
                 }
                 if slot.domain != NO_ENTRY {

@@ -1,0 +1,245 @@
+//! The scan's first pass: byte-class bitmasks of the text, 64 bytes per `u64` (bit `i` is
+//! byte `i`), computed 16 bytes at a time with SIMD, the way simdjson's first stage finds
+//! structural characters.
+//!
+//! The second pass never walks the text byte by byte: it iterates over the set bits of a
+//! mask (the dots, the colons, the dots between two digits) and finds the extent of a
+//! token around one with a count of leading or trailing ones. Only where a token crosses
+//! the edge of a chunk does it fall back to the byte-class table.
+
+use super::class::{self, DIGIT, RUN, V6};
+
+/// Bytes of text per chunk: its masks (5 × 128 bytes) stay in L1, and a one-line call
+/// classifies only the words it covers.
+pub(super) const CHUNK: usize = 1024;
+const WORDS: usize = CHUNK / 64;
+
+/// The class masks of one 64-byte block.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct BlockMasks {
+    dot: u64,
+    colon: u64,
+    /// [`class::RUN`]: host-name bytes and dots.
+    run: u64,
+    /// [`class::V6`]: hex digits, `:` and `.`.
+    v6: u64,
+    digit: u64,
+}
+
+/// Masks over `text[base..base + len]`.
+pub(super) struct Chunk {
+    pub base: usize,
+    len: usize,
+    pub dot: [u64; WORDS],
+    pub colon: [u64; WORDS],
+    pub run: [u64; WORDS],
+    pub v6: [u64; WORDS],
+    pub digit: [u64; WORDS],
+}
+
+/// Which mask an extent is measured in; the byte-class bit says the same past the chunk.
+#[derive(Clone, Copy)]
+pub(super) enum Class {
+    Run,
+    V6,
+    Digit,
+}
+
+impl Class {
+    fn bit(self) -> u8 {
+        match self {
+            Class::Run => RUN,
+            Class::V6 => V6,
+            Class::Digit => DIGIT,
+        }
+    }
+}
+
+impl Chunk {
+    /// Classifies the chunk of `text` that starts at `base`.
+    pub(super) fn new(text: &[u8], base: usize) -> Chunk {
+        let len = (text.len() - base).min(CHUNK);
+        let mut chunk = Chunk {
+            base,
+            len,
+            dot: [0; WORDS],
+            colon: [0; WORDS],
+            run: [0; WORDS],
+            v6: [0; WORDS],
+            digit: [0; WORDS],
+        };
+        let bytes = &text[base..base + len];
+        for (w, block) in bytes.chunks(64).enumerate() {
+            let masks = match block.try_into() {
+                Ok(block) => classify(block),
+                Err(_) => {
+                    // The tail: zero bytes belong to no class.
+                    let mut padded = [0u8; 64];
+                    padded[..block.len()].copy_from_slice(block);
+                    classify(&padded)
+                }
+            };
+            chunk.dot[w] = masks.dot;
+            chunk.colon[w] = masks.colon;
+            chunk.run[w] = masks.run;
+            chunk.v6[w] = masks.v6;
+            chunk.digit[w] = masks.digit;
+        }
+        chunk
+    }
+
+    fn words(&self) -> usize {
+        self.len.div_ceil(64)
+    }
+
+    /// The end of the chunk in the text.
+    pub(super) fn end(&self) -> usize {
+        self.base + self.len
+    }
+
+    fn mask(&self, class: Class) -> &[u64; WORDS] {
+        match class {
+            Class::Run => &self.run,
+            Class::V6 => &self.v6,
+            Class::Digit => &self.digit,
+        }
+    }
+
+    /// The positions in the text of the set bits of `mask`, in order.
+    pub(super) fn positions<'a>(&self, mask: &'a [u64; WORDS]) -> impl Iterator<Item = usize> + 'a {
+        let base = self.base;
+        mask[..self.words()].iter().enumerate().flat_map(move |(w, &word)| {
+            let at = base + w * 64;
+            std::iter::successors(Some(word), |&rest| Some(rest & rest.wrapping_sub(1)))
+                .take_while(|&rest| rest != 0)
+                .map(move |rest| at + rest.trailing_zeros() as usize)
+        })
+    }
+
+    /// The dots with a digit on both sides: where every dotted quad has its first dot.
+    pub(super) fn dots_between_digits(&self, text: &[u8]) -> [u64; WORDS] {
+        let is_digit = |pos: usize| text.get(pos).is_some_and(u8::is_ascii_digit);
+        let words = self.words();
+        let mut out = [0; WORDS];
+        for (w, out) in out.iter_mut().enumerate().take(words) {
+            let at = self.base + w * 64;
+            let before = match w {
+                0 => u64::from(at > 0 && is_digit(at - 1)),
+                _ => self.digit[w - 1] >> 63,
+            };
+            let after = match w + 1 < words {
+                true => self.digit[w + 1] & 1,
+                false => u64::from(is_digit(at + 64)),
+            };
+            let digit = self.digit[w];
+            *out = self.dot[w] & (digit << 1 | before) & (digit >> 1 | after << 63);
+        }
+        out
+    }
+
+    /// The first position at or after `pos` whose byte is not in `class`.
+    pub(super) fn extent_end(&self, text: &[u8], class: Class, mut pos: usize) -> usize {
+        let mask = self.mask(class);
+        while pos >= self.base && pos < self.end() {
+            let offset = pos - self.base;
+            let (w, bit) = (offset / 64, offset % 64);
+            let ones = (!(mask[w] >> bit)).trailing_zeros() as usize;
+            // Bits past the word's end shift in as zeros, so `ones` never runs over it.
+            pos += ones;
+            if bit + ones < 64 {
+                return pos;
+            }
+        }
+        while pos < text.len() && class::is(text[pos], class.bit()) {
+            pos += 1;
+        }
+        pos
+    }
+
+    /// The first position of the run of `class` bytes that ends at `pos` (exclusive).
+    pub(super) fn extent_start(&self, text: &[u8], class: Class, mut pos: usize) -> usize {
+        let mask = self.mask(class);
+        while pos > self.base && pos <= self.end() {
+            let offset = pos - 1 - self.base;
+            let (w, bit) = (offset / 64, offset % 64);
+            // The bits up to `bit`, moved to the top, with zeros shifted in below.
+            let ones = (!(mask[w] << (63 - bit))).leading_zeros() as usize;
+            pos -= ones;
+            if ones <= bit {
+                return pos;
+            }
+        }
+        while pos > 0 && class::is(text[pos - 1], class.bit()) {
+            pos -= 1;
+        }
+        pos
+    }
+}
+
+/// The masks of one block: with AVX2 where the CPU has it (every x86-64 CPU since
+/// 2015), from the class table otherwise.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn classify(block: &[u8; 64]) -> BlockMasks {
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        unsafe { classify_avx2(block) }
+    } else {
+        classify_bytes(block)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn classify_avx2(block: &[u8; 64]) -> BlockMasks {
+    use std::arch::x86_64::*;
+    let splat = |b: u8| _mm256_set1_epi8(b as i8);
+    // `x <= limit`, unsigned, bytewise.
+    let at_most = |x, limit| _mm256_cmpeq_epi8(_mm256_min_epu8(x, splat(limit)), x);
+    let bits = |m| _mm256_movemask_epi8(m) as u32 as u64;
+    let mut masks = BlockMasks::default();
+    for (half, bytes) in block.chunks_exact(32).enumerate() {
+        // SAFETY: an unaligned load of the 32 bytes of `bytes`.
+        let v = unsafe { _mm256_loadu_si256(bytes.as_ptr().cast()) };
+        let dot = _mm256_cmpeq_epi8(v, splat(b'.'));
+        let colon = _mm256_cmpeq_epi8(v, splat(b':'));
+        let digit = at_most(_mm256_sub_epi8(v, splat(b'0')), 9);
+        // `b | 0x20` is in `a..=z` exactly for ASCII letters.
+        let letter_offset = _mm256_sub_epi8(_mm256_or_si256(v, splat(0x20)), splat(b'a'));
+        let letter = at_most(letter_offset, 25);
+        let hex_letter = at_most(letter_offset, 5);
+        let dash = _mm256_cmpeq_epi8(v, splat(b'-'));
+        let underscore = _mm256_cmpeq_epi8(v, splat(b'_'));
+        let alnum = _mm256_or_si256(digit, letter);
+        let run = _mm256_or_si256(_mm256_or_si256(alnum, dot), _mm256_or_si256(dash, underscore));
+        let v6 = _mm256_or_si256(_mm256_or_si256(digit, hex_letter), _mm256_or_si256(colon, dot));
+        let shift = 32 * half;
+        masks.dot |= bits(dot) << shift;
+        masks.colon |= bits(colon) << shift;
+        // Bytes >= 0x80 are run bytes too: `v` has their sign bit set.
+        masks.run |= (bits(run) | bits(v)) << shift;
+        masks.v6 |= bits(v6) << shift;
+        masks.digit |= bits(digit) << shift;
+    }
+    masks
+}
+
+/// The masks of one block, from the byte-class table.
+fn classify_bytes(block: &[u8; 64]) -> BlockMasks {
+    let mut masks = BlockMasks::default();
+    for (i, &b) in block.iter().enumerate() {
+        let bit = |yes: bool| u64::from(yes) << i;
+        masks.dot |= bit(b == b'.');
+        masks.colon |= bit(b == b':');
+        masks.run |= bit(class::is(b, RUN));
+        masks.v6 |= bit(class::is(b, V6));
+        masks.digit |= bit(class::is(b, DIGIT));
+    }
+    masks
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+use classify_bytes as classify;
+
+#[cfg(test)]
+mod tests;

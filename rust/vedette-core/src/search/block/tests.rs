@@ -1,0 +1,61 @@
+use proptest::prelude::*;
+
+use super::*;
+
+#[test]
+fn simd_classes_equal_the_class_table() {
+    #[cfg(target_arch = "x86_64")]
+    if !is_x86_feature_detected!("avx2") {
+        eprintln!("no AVX2 on this CPU: the class table is the only classifier");
+    }
+    for b in 0..=255u8 {
+        let mut block = [b; 64];
+        assert_eq!(classify(&block), classify_bytes(&block), "byte {b:#04x}");
+        // And at every position among other bytes.
+        for i in 0..64 {
+            block = std::array::from_fn(|j| (j as u8).wrapping_mul(37).wrapping_add(i as u8));
+            block[i] = b;
+            assert_eq!(classify(&block), classify_bytes(&block), "byte {b:#04x} at {i}");
+        }
+    }
+}
+
+/// Text over the bytes the masks tell apart, long enough to cross chunk edges.
+fn text() -> impl Strategy<Value = Vec<u8>> {
+    let byte = prop::sample::select(b"a.1:9-F \x80z".to_vec());
+    prop::collection::vec(byte, 0..3 * CHUNK)
+}
+
+fn chunks(text: &[u8]) -> impl Iterator<Item = Chunk> + '_ {
+    (0..text.len()).step_by(CHUNK).map(|base| Chunk::new(text, base))
+}
+
+proptest! {
+    #[test]
+    fn extents_match_a_byte_walk(text in text(), seed in any::<usize>()) {
+        for chunk in chunks(&text) {
+            let pos = chunk.base + seed % (chunk.len + 1);
+            for class in [Class::Run, Class::V6, Class::Digit] {
+                let is = |b: u8| class::is(b, class.bit());
+                let end = pos + text[pos..].iter().take_while(|&&b| is(b)).count();
+                let start = pos - text[..pos].iter().rev().take_while(|&&b| is(b)).count();
+                prop_assert_eq!(chunk.extent_end(&text, class, pos), end);
+                prop_assert_eq!(chunk.extent_start(&text, class, pos), start);
+            }
+        }
+    }
+
+    #[test]
+    fn positions_are_the_set_bits(text in text()) {
+        let dots: Vec<usize> = chunks(&text).flat_map(|chunk| chunk.positions(&chunk.dot).collect::<Vec<_>>()).collect();
+        let expected: Vec<usize> = (0..text.len()).filter(|&i| text[i] == b'.').collect();
+        prop_assert_eq!(dots, expected);
+        let between: Vec<usize> = chunks(&text)
+            .flat_map(|chunk| chunk.positions(&chunk.dots_between_digits(&text)).collect::<Vec<_>>())
+            .collect();
+        let digit = |i: usize| text.get(i).is_some_and(u8::is_ascii_digit);
+        let expected: Vec<usize> =
+            (1..text.len()).filter(|&i| text[i] == b'.' && digit(i - 1) && digit(i + 1)).collect();
+        prop_assert_eq!(between, expected);
+    }
+}
