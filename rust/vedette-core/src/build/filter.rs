@@ -43,6 +43,21 @@ impl BitFilter {
     }
 }
 
+/// A set of byte values.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    pub(crate) fn insert(&mut self, b: u8) {
+        self.0[usize::from(b / 64)] |= 1 << (b % 64);
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, b: u8) -> bool {
+        self.0[usize::from(b / 64)] & 1 << (b % 64) != 0
+    }
+}
+
 const SEED: u64 = 0x243f_6a88_85a3_08d3;
 const LOW_BITS: u64 = 0x0101_0101_0101_0101;
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;

@@ -2,7 +2,7 @@
 
 use aho_corasick::AhoCorasick;
 
-use super::filter::{for_each_suffix_hash, BitFilter};
+use super::filter::{for_each_suffix_hash, BitFilter, ByteSet};
 use super::ip::{IntervalTable, Ipv4Table};
 use super::keyed::{self, Key, KeyedTable};
 use crate::error::BuildError;
@@ -42,6 +42,9 @@ pub(crate) struct Tables {
     pub suffix_filter: BitFilter,
     /// Some name (or e-mail domain) is a single label, so dotless tokens need a look.
     pub dotless_names: bool,
+    /// The last bytes of the keys of `names` and `emails`, in both ASCII cases: a token
+    /// that ends in another byte needs no hashing at all (a number, most often).
+    pub name_ends: ByteSet,
     pub urls: KeyedTable<u32>,
     /// Some URL has a bracketed IPv6 host.
     pub bracketed_url_hosts: bool,
@@ -106,7 +109,15 @@ impl Tables {
             // Standard semantics, so that overlapping iteration reports every occurrence.
             false => Some(AhoCorasick::new(&exact.strings).map_err(BuildError::automaton)?),
         };
+        let mut name_ends = ByteSet::default();
+        for key in names.table.keys(entries).chain(exact.emails.keys(entries)) {
+            if let Some(&last) = key.last() {
+                name_ends.insert(last);
+                name_ends.insert(last.to_ascii_uppercase());
+            }
+        }
         Ok(Tables {
+            name_ends,
             names: names.table,
             name_filter: names.filter,
             last_label_filter: names.last_label_filter,

@@ -7,9 +7,9 @@
 //! token around one with a count of leading or trailing ones. Only where a token crosses
 //! the edge of a chunk does it fall back to the byte-class table.
 
-use super::class::{self, DIGIT, RUN, V6};
+use super::class::{self, ALNUM, DIGIT, RUN, V6};
 
-/// Bytes of text per chunk: its masks (5 × 128 bytes) stay in L1, and a one-line call
+/// Bytes of text per chunk: its masks (6 × 128 bytes) stay in L1, and a one-line call
 /// classifies only the words it covers.
 pub(super) const CHUNK: usize = 1024;
 const WORDS: usize = CHUNK / 64;
@@ -24,6 +24,7 @@ struct BlockMasks {
     /// [`class::V6`]: hex digits, `:` and `.`.
     v6: u64,
     digit: u64,
+    alnum: u64,
 }
 
 /// Masks over `text[base..base + len]`.
@@ -35,6 +36,31 @@ pub(super) struct Chunk {
     pub run: [u64; WORDS],
     pub v6: [u64; WORDS],
     pub digit: [u64; WORDS],
+    pub alnum: [u64; WORDS],
+}
+
+/// The set bits of a mask, as positions in the text.
+pub(super) struct Positions<'a> {
+    words: &'a [u64],
+    base: usize,
+    word: usize,
+    /// The bits of `words[word]` not yet returned.
+    rest: u64,
+}
+
+impl Iterator for Positions<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.rest == 0 {
+            self.word += 1;
+            self.rest = *self.words.get(self.word)?;
+        }
+        let bit = self.rest.trailing_zeros() as usize;
+        self.rest &= self.rest - 1;
+        Some(self.base + self.word * 64 + bit)
+    }
 }
 
 /// Which mask an extent is measured in; the byte-class bit says the same past the chunk.
@@ -43,6 +69,7 @@ pub(super) enum Class {
     Run,
     V6,
     Digit,
+    Alnum,
 }
 
 impl Class {
@@ -51,6 +78,7 @@ impl Class {
             Class::Run => RUN,
             Class::V6 => V6,
             Class::Digit => DIGIT,
+            Class::Alnum => ALNUM,
         }
     }
 }
@@ -67,6 +95,7 @@ impl Chunk {
             run: [0; WORDS],
             v6: [0; WORDS],
             digit: [0; WORDS],
+            alnum: [0; WORDS],
         };
         let bytes = &text[base..base + len];
         for (w, block) in bytes.chunks(64).enumerate() {
@@ -84,6 +113,7 @@ impl Chunk {
             chunk.run[w] = masks.run;
             chunk.v6[w] = masks.v6;
             chunk.digit[w] = masks.digit;
+            chunk.alnum[w] = masks.alnum;
         }
         chunk
     }
@@ -102,18 +132,58 @@ impl Chunk {
             Class::Run => &self.run,
             Class::V6 => &self.v6,
             Class::Digit => &self.digit,
+            Class::Alnum => &self.alnum,
         }
     }
 
     /// The positions in the text of the set bits of `mask`, in order.
-    pub(super) fn positions<'a>(&self, mask: &'a [u64; WORDS]) -> impl Iterator<Item = usize> + 'a {
-        let base = self.base;
-        mask[..self.words()].iter().enumerate().flat_map(move |(w, &word)| {
-            let at = base + w * 64;
-            std::iter::successors(Some(word), |&rest| Some(rest & rest.wrapping_sub(1)))
-                .take_while(|&rest| rest != 0)
-                .map(move |rest| at + rest.trailing_zeros() as usize)
-        })
+    pub(super) fn positions<'a>(&self, mask: &'a [u64; WORDS]) -> Positions<'a> {
+        let words = &mask[..self.words()];
+        Positions { words, base: self.base, word: 0, rest: words.first().copied().unwrap_or(0) }
+    }
+
+    /// The starts of the 32-byte windows that are all alphanumeric (where a digest can
+    /// be), plus the chunk's last byte if a run of alphanumerics reaches it: the windows
+    /// that cross into the next chunk are not seen from here.
+    pub(super) fn alnum_windows_of_32(&self) -> [u64; WORDS] {
+        let words = self.words();
+        let mut out = [0; WORDS];
+        for (w, out) in out.iter_mut().enumerate().take(words) {
+            let next = if w + 1 < words { self.alnum[w + 1] } else { 0 };
+            let mut all = u128::from(next) << 64 | u128::from(self.alnum[w]);
+            // Bit i: bits i..i + 2^k are all set, for k = 1..5.
+            for shift in [1, 2, 4, 8, 16] {
+                all &= all >> shift;
+            }
+            *out = all as u64;
+        }
+        if let Some(last) = self.len.checked_sub(1) {
+            if self.alnum[last / 64] & 1 << (last % 64) != 0 {
+                out[last / 64] |= 1 << (last % 64);
+            }
+        }
+        out
+    }
+
+    /// The colons with another colon at most 6 bytes before them and only `[0-9A-Fa-f:.]`
+    /// between: every IPv6 literal has such a pair, and most colons in text (`"key":1`,
+    /// `host:port`, times) are not in one. The colons in the first bytes of the chunk are
+    /// all kept, since their pair may lie in the chunk before.
+    pub(super) fn colon_pairs(&self) -> [u64; WORDS] {
+        let mut out = [0; WORDS];
+        let mut previous = (0, 0);
+        for (w, out) in out.iter_mut().enumerate().take(self.words()) {
+            let colon = u128::from(self.colon[w]) << 64 | u128::from(previous.0);
+            let v6 = u128::from(self.v6[w]) << 64 | u128::from(previous.1);
+            let mut reach = colon;
+            for _ in 0..5 {
+                reach |= reach << 1 & v6;
+            }
+            *out = ((reach << 1 & colon) >> 64) as u64;
+            previous = (self.colon[w], self.v6[w]);
+        }
+        out[0] |= self.colon[0] & 0x7f;
+        out
     }
 
     /// The dots with a digit on both sides: where every dotted quad has its first dot.
@@ -135,6 +205,23 @@ impl Chunk {
             *out = self.dot[w] & (digit << 1 | before) & (digit >> 1 | after << 63);
         }
         out
+    }
+
+    /// The bits of `mask` for `text[start..end]`, bit 0 for `start`, if that span lies in
+    /// the chunk and is at most 64 bytes long.
+    #[inline]
+    pub(super) fn bits(&self, mask: &[u64; WORDS], start: usize, end: usize) -> Option<u64> {
+        if start < self.base || end > self.end() || end - start > 64 {
+            return None;
+        }
+        let offset = start - self.base;
+        let (w, bit) = (offset / 64, offset % 64);
+        let low = mask[w] >> bit;
+        let high = match (bit, mask.get(w + 1)) {
+            (1.., Some(next)) => next << (64 - bit),
+            _ => 0,
+        };
+        Some((low | high) & (u64::MAX >> (64 - (end - start))))
     }
 
     /// The first position at or after `pos` whose byte is not in `class`.
@@ -220,6 +307,7 @@ fn classify_avx2(block: &[u8; 64]) -> BlockMasks {
         masks.run |= (bits(run) | bits(v)) << shift;
         masks.v6 |= bits(v6) << shift;
         masks.digit |= bits(digit) << shift;
+        masks.alnum |= bits(alnum) << shift;
     }
     masks
 }
@@ -234,6 +322,7 @@ fn classify_bytes(block: &[u8; 64]) -> BlockMasks {
         masks.run |= bit(class::is(b, RUN));
         masks.v6 |= bit(class::is(b, V6));
         masks.digit |= bit(class::is(b, DIGIT));
+        masks.alnum |= bit(class::is(b, ALNUM));
     }
     masks
 }

@@ -18,7 +18,7 @@ pub(super) struct Ipv6Pass {
 
 impl Ipv6Pass {
     pub(super) fn scan(&mut self, c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk) {
-        for colon in chunk.positions(&chunk.colon) {
+        for colon in chunk.positions(&chunk.colon_pairs()) {
             if colon < self.from {
                 continue;
             }

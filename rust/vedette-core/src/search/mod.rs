@@ -176,22 +176,24 @@ impl Index {
 
     fn scan(&self, c: &mut Collector<'_>, haystack: &[u8]) {
         let t = &self.tables;
-        if !t.hashes.is_empty() {
-            text::scan_hashes(c, haystack);
-        }
+        let wants_digests = !t.hashes.is_empty();
         let wants_v6 = t.has_ip || t.bracketed_url_hosts;
         let wants_names = !t.names.is_empty() || !t.emails.is_empty();
-        if wants_v6 || wants_names {
+        if wants_digests || wants_v6 || wants_names {
+            let mut digests = text::DigestPass::default();
             let mut v6 = ip::Ipv6Pass::default();
             let mut v4 = ip::Ipv4Pass::default();
             let mut names = text::NamePass::default();
             let mut base = 0;
             while base < haystack.len() && !c.done() {
                 let chunk = Chunk::new(haystack, base);
+                if wants_digests {
+                    digests.scan(c, haystack, &chunk);
+                }
                 // IPv6 first: a dotted quad inside a literal belongs to it, not to IPv4.
                 // A literal's quad comes after its colons, so this chunk's pass has
                 // found every literal that holds a quad of this chunk.
-                if wants_v6 {
+                if wants_v6 && !c.done() {
                     v6.scan(c, haystack, &chunk);
                 }
                 if t.has_ip && !c.done() {

@@ -2,7 +2,7 @@
 //! e-mail addresses, hex digests and IPv4 literals.
 
 use super::block::{Chunk, Class};
-use super::class::{is, is_local, ALNUM, HOST, URL_END};
+use super::class::{is, is_local, HOST, URL_END};
 use super::Collector;
 use crate::build::filter::for_each_suffix_hash;
 use crate::build::keyed;
@@ -37,7 +37,15 @@ impl NamePass {
             let start = chunk.extent_start(hay, Class::Run, seed);
             let end = chunk.extent_end(hay, Class::Run, seed);
             self.from = end;
-            scan_names(c, hay, start, end);
+            // Most runs are one segment: no dot at either end, no two dots in a row.
+            let single_segment = match chunk.bits(&chunk.dot, start, end) {
+                Some(dots) => dots & (dots >> 1 | 1 | 1 << (end - start - 1)) == 0,
+                None => false,
+            };
+            match single_segment {
+                true => lookup_segment(c, hay, start, start, end, true, true),
+                false => scan_names(c, hay, start, end),
+            }
             if c.done() {
                 return;
             }
@@ -45,41 +53,36 @@ impl NamePass {
     }
 }
 
-/// The shortest digest, in hex digits.
-const MIN_DIGEST: usize = 32;
-
-/// Maximal `[0-9A-Za-z]` runs of a digest's length that are all hex.
+/// The digest pass: maximal `[0-9A-Za-z]` runs of a digest's length that are all hex.
 ///
-/// A run of 32 or more hex digits covers one of every 32 positions, so we probe only
-/// those and widen around a probe that lands on a hex digit.
-pub(super) fn scan_hashes(c: &mut Collector<'_>, hay: &[u8]) {
-    let tables = &c.index.tables;
-    let mut probe = MIN_DIGEST - 1;
-    let mut floor = 0;
-    while probe < hay.len() {
-        if !hay[probe].is_ascii_hexdigit() {
-            probe += MIN_DIGEST;
-            continue;
-        }
-        let mut start = probe;
-        while start > floor && is(hay[start - 1], ALNUM) {
-            start -= 1;
-        }
-        let mut end = probe + 1;
-        while end < hay.len() && is(hay[end], ALNUM) {
-            end += 1;
-        }
-        floor = end;
-        probe = end + MIN_DIGEST;
-        let Some(kind) = Kind::hash_of_hex_len(end - start) else { continue };
-        let mut buf = [0u8; 128];
-        let Some(hex) = lower_hex(&hay[start..end], &mut buf) else { continue };
-        let hash = keyed::hash(hex);
-        if tables.digest_filter.contains(hash) {
-            if let Some(&entry) = tables.hashes.get_hashed(&c.index.entries, hex, hash) {
-                c.report(start, end, kind, &[entry]);
-                if c.done() {
-                    return;
+/// We look only at the runs that hold a window of 32 alphanumerics (the shortest
+/// digest), which the masks give for the whole chunk at once.
+#[derive(Default)]
+pub(super) struct DigestPass {
+    /// Where the last run looked at ended.
+    from: usize,
+}
+
+impl DigestPass {
+    pub(super) fn scan(&mut self, c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk) {
+        let tables = &c.index.tables;
+        for probe in chunk.positions(&chunk.alnum_windows_of_32()) {
+            if probe < self.from {
+                continue;
+            }
+            let start = chunk.extent_start(hay, Class::Alnum, probe);
+            let end = chunk.extent_end(hay, Class::Alnum, probe);
+            self.from = end;
+            let Some(kind) = Kind::hash_of_hex_len(end - start) else { continue };
+            let mut buf = [0u8; 128];
+            let Some(hex) = lower_hex(&hay[start..end], &mut buf) else { continue };
+            let hash = keyed::hash(hex);
+            if tables.digest_filter.contains(hash) {
+                if let Some(&entry) = tables.hashes.get_hashed(&c.index.entries, hex, hash) {
+                    c.report(start, end, kind, &[entry]);
+                    if c.done() {
+                        return;
+                    }
                 }
             }
         }
@@ -95,11 +98,6 @@ fn scan_names(c: &mut Collector<'_>, hay: &[u8], start: usize, end: usize) {
     let mut last = end;
     while last > first && hay[last - 1] == b'.' {
         last -= 1;
-    }
-    // Most runs are one segment: no `..` inside. Then there is nothing to walk.
-    if first < last && !hay[first..last].windows(2).any(|w| w == b"..") {
-        lookup_segment(c, hay, first, first, last, first == start, last == end);
-        return;
     }
     let mut seg = first;
     while seg < end && !c.done() {
@@ -138,6 +136,9 @@ fn lookup_segment(
 ) {
     let index = c.index;
     let tables = &index.tables;
+    if seg == seg_end || !tables.name_ends.contains(hay[seg_end - 1]) {
+        return;
+    }
     let mut lower = std::mem::take(&mut c.scratch);
     let mut whole = None;
     let mark = c.mark();

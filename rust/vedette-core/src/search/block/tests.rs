@@ -35,7 +35,7 @@ proptest! {
     fn extents_match_a_byte_walk(text in text(), seed in any::<usize>()) {
         for chunk in chunks(&text) {
             let pos = chunk.base + seed % (chunk.len + 1);
-            for class in [Class::Run, Class::V6, Class::Digit] {
+            for class in [Class::Run, Class::V6, Class::Digit, Class::Alnum] {
                 let is = |b: u8| class::is(b, class.bit());
                 let end = pos + text[pos..].iter().take_while(|&&b| is(b)).count();
                 let start = pos - text[..pos].iter().rev().take_while(|&&b| is(b)).count();
@@ -57,5 +57,46 @@ proptest! {
         let expected: Vec<usize> =
             (1..text.len()).filter(|&i| text[i] == b'.' && digit(i - 1) && digit(i + 1)).collect();
         prop_assert_eq!(between, expected);
+        let pairs: Vec<usize> =
+            chunks(&text).flat_map(|chunk| chunk.positions(&chunk.colon_pairs()).collect::<Vec<_>>()).collect();
+        for j in (0..text.len()).filter(|&j| text[j] == b':') {
+            let paired = (j.saturating_sub(6)..j)
+                .any(|i| text[i] == b':' && text[i + 1..j].iter().all(|&b| class::is(b, V6)));
+            if paired {
+                prop_assert!(pairs.contains(&j), "colon at {}", j);
+            } else if j % CHUNK > 6 {
+                prop_assert!(!pairs.contains(&j), "colon at {}", j);
+            }
+        }
+    }
+}
+
+/// Alphanumeric runs of every length up to 80, between separators.
+fn runs() -> impl Strategy<Value = Vec<u8>> {
+    let piece = (1..80usize, prop::sample::select(b" .:-".to_vec())).prop_map(|(len, sep)| {
+        let mut piece = b"0aF9".repeat(20)[..len].to_vec();
+        piece.push(sep);
+        piece
+    });
+    prop::collection::vec(piece, 0..80).prop_map(|pieces| pieces.concat())
+}
+
+proptest! {
+    #[test]
+    fn every_long_alnum_run_has_a_window_start(text in runs()) {
+        let mut found = std::collections::BTreeSet::new();
+        for chunk in chunks(&text) {
+            for seed in chunk.positions(&chunk.alnum_windows_of_32()) {
+                let start = chunk.extent_start(&text, Class::Alnum, seed);
+                found.insert((start, chunk.extent_end(&text, Class::Alnum, seed)));
+            }
+        }
+        let mut start = 0;
+        for run in text.split(|b| !b.is_ascii_alphanumeric()) {
+            if run.len() >= 32 {
+                prop_assert!(found.contains(&(start, start + run.len())), "run at {}", start);
+            }
+            start += run.len() + 1;
+        }
     }
 }
