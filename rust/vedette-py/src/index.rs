@@ -6,16 +6,41 @@ use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntyped
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
-use pyo3::types::{IntoPyDict, PyBytes, PyDict};
+use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyString};
 
 use crate::convert::{self, Indicator};
 use crate::errors::Result;
 
 /// Text to search: bytes (byte offsets) or str (character offsets).
-#[derive(FromPyObject)]
 pub(crate) enum Haystack {
     Bytes(PyBackedBytes),
     Str(PyBackedStr),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Haystack {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        // By type, not by trying each variant: a failed extraction builds an exception,
+        // which costs more than scanning a log line.
+        match obj.cast::<PyString>() {
+            Ok(text) => Ok(Haystack::Str(text.to_owned().try_into()?)),
+            Err(_) => Ok(Haystack::Bytes(obj.extract()?)),
+        }
+    }
+}
+
+/// Texts shorter than this are scanned holding the GIL: releasing and re-taking it costs
+/// about as much as scanning a 100-byte log line, and another thread gains nothing from
+/// a pause that short.
+const DETACH_FROM: usize = 4096;
+
+/// Runs `f`, with the GIL released if `len` bytes are worth it.
+fn detach_if_long<T: Send>(py: Python<'_>, len: usize, f: impl FnOnce() -> T + Send) -> T {
+    match len < DETACH_FROM {
+        true => f(),
+        false => py.detach(f),
+    }
 }
 
 impl Haystack {
@@ -71,7 +96,7 @@ impl PyIndex {
     fn find(&self, py: Python<'_>, data: Haystack, at: Option<&Bound<'_, PyAny>>) -> Result<Vec<Match>> {
         let at = convert::at(at)?;
         let index = &self.inner;
-        let matches = py.detach(|| {
+        let matches = detach_if_long(py, data.bytes().len(), || {
             let mut matches = index.find(data.bytes(), at);
             if let Haystack::Str(text) = &data {
                 matches.to_char_offsets(text);
@@ -92,7 +117,7 @@ impl PyIndex {
     #[pyo3(signature = (data, *, at=None))]
     fn is_match(&self, py: Python<'_>, data: Haystack, at: Option<&Bound<'_, PyAny>>) -> Result<bool> {
         let at = convert::at(at)?;
-        Ok(py.detach(|| self.inner.is_match(data.bytes(), at)))
+        Ok(detach_if_long(py, data.bytes().len(), || self.inner.is_match(data.bytes(), at)))
     }
 
     #[pyo3(signature = (value, kind=None, *, at=None))]
