@@ -76,28 +76,13 @@ impl Index {
             }
         }
         let tables = Tables::compile(&entries)?;
-        let mut record_starts = Vec::with_capacity(entries.len() + 1);
-        let mut record_entry = Vec::with_capacity(records.len());
-        let mut metas = Vec::with_capacity(records.len());
-        for (id, (entry, meta)) in records.into_iter().enumerate() {
-            while record_starts.len() <= entry as usize {
-                record_starts.push(id as u32);
-            }
-            record_entry.push(entry);
-            metas.push(meta);
-        }
-        while record_starts.len() <= entries.len() {
-            record_starts.push(metas.len() as u32);
-        }
-        let timeless = record_starts
-            .windows(2)
-            .map(|w| {
-                metas[w[0] as usize..w[1] as usize]
-                    .iter()
-                    .all(|m| m.valid_from.is_none() && m.valid_until.is_none())
-            })
-            .collect();
-        Ok(Index { entries, record_starts, record_entry, metas, timeless, tables })
+        let columns = RecordColumns::new(records, entries.len());
+        Ok(Index::assemble(entries, tables, columns))
+    }
+
+    fn assemble(entries: Vec<Entry>, tables: Tables, columns: RecordColumns) -> Index {
+        let RecordColumns { starts, entry, metas, timeless } = columns;
+        Index { entries, record_starts: starts, record_entry: entry, metas, timeless, tables }
     }
 
     /// The number of distinct `(kind, value)` entries.
@@ -275,14 +260,69 @@ impl Index {
     /// # Errors
     /// When the bytes are truncated, corrupted, of another version, or hostile.
     pub fn from_bytes(bytes: &[u8]) -> Result<Index, DeserializeError> {
-        let parts = wire::decode(bytes)?;
-        let mut entries = Vec::with_capacity(parts.entries.len());
-        for (i, (kind, value)) in parts.entries.into_iter().enumerate() {
-            let entry = restore_entry(kind, value)
-                .ok_or_else(|| DeserializeError::new(0, format!("entry {i} to be a canonical {kind}")))?;
-            entries.push(entry);
+        let (stored, records) = wire::decode_entries(bytes)?;
+        let entry_count = stored.len();
+        // The records decode on a second thread while the entries are checked and the
+        // tables compiled: loading is mostly copying strings and filling hash tables.
+        std::thread::scope(|scope| {
+            let columns = scope.spawn(move || records.decode().map(|r| RecordColumns::new(r, entry_count)));
+            let entries: Result<Vec<Entry>, DeserializeError> = stored
+                .into_iter()
+                .enumerate()
+                .map(|(i, (kind, value))| {
+                    restore_entry(kind, value).ok_or_else(|| {
+                        DeserializeError::new(0, format!("entry {i} to be a canonical {kind}"))
+                    })
+                })
+                .collect();
+            let tables = match &entries {
+                Ok(entries) => Some(Tables::compile(entries)),
+                Err(_) => None,
+            };
+            // Errors in the order of the file: the records' framing, then the entries.
+            let columns = columns.join().expect("decoding records does not panic")?;
+            let entries = entries?;
+            let tables = tables.expect("compiled when the entries are valid");
+            let tables = tables.map_err(|e| DeserializeError::new(0, e.to_string()))?;
+            Ok(Index::assemble(entries, tables, columns))
+        })
+    }
+}
+
+/// The records of an index as columns: which records each entry has, and theirs.
+struct RecordColumns {
+    /// Records of entry `e` are ids `starts[e]..starts[e + 1]`.
+    starts: Vec<u32>,
+    entry: Vec<u32>,
+    metas: Vec<Meta>,
+    timeless: Vec<bool>,
+}
+
+impl RecordColumns {
+    /// From records sorted by entry, every one of `entries` having at least one.
+    fn new(records: Vec<(u32, Meta)>, entries: usize) -> RecordColumns {
+        let mut starts = Vec::with_capacity(entries + 1);
+        let mut entry_of = Vec::with_capacity(records.len());
+        let mut metas = Vec::with_capacity(records.len());
+        for (id, (entry, meta)) in records.into_iter().enumerate() {
+            while starts.len() <= entry as usize {
+                starts.push(id as u32);
+            }
+            entry_of.push(entry);
+            metas.push(meta);
         }
-        Index::from_parts(entries, parts.records).map_err(|e| DeserializeError::new(0, e.to_string()))
+        while starts.len() <= entries {
+            starts.push(metas.len() as u32);
+        }
+        let timeless = starts
+            .windows(2)
+            .map(|w| {
+                metas[w[0] as usize..w[1] as usize]
+                    .iter()
+                    .all(|m| m.valid_from.is_none() && m.valid_until.is_none())
+            })
+            .collect();
+        RecordColumns { starts, entry: entry_of, metas, timeless }
     }
 }
 

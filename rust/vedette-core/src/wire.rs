@@ -82,6 +82,7 @@ macro_rules! bail {
 
 /// What an index is made of, in the form it is stored: every entry (kind and canonical
 /// value) and every record (its entry and metadata), in id order.
+#[cfg(test)]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct IndexParts {
     pub entries: Vec<(Kind, String)>,
@@ -178,7 +179,23 @@ fn len_u32(n: usize) -> u32 {
     n.expect("too many items to serialize an index")
 }
 
-/// Reads bytes written by [`encode`]. Never panics, for any input.
+/// Both steps of decoding at once.
+#[cfg(test)]
+pub(crate) fn decode(bytes: &[u8]) -> Res<IndexParts> {
+    let (entries, records) = decode_entries(bytes)?;
+    Ok(IndexParts { entries, records: records.decode()? })
+}
+
+/// The records of a file whose header, strings and entries have been read; decoding them
+/// can run on another thread while the entries are checked and compiled.
+pub(crate) struct PendingRecords<'a> {
+    reader: Reader<'a>,
+    strings: Vec<&'a str>,
+    entries: usize,
+}
+
+/// Reads bytes written by [`encode`], up to the records, which
+/// [`PendingRecords::decode`] reads. Never panics, for any input.
 ///
 /// Each count is checked against the bytes left before anything is allocated, and the
 /// strings copied out are limited as the module docs say, so a hostile file cannot make
@@ -188,7 +205,7 @@ fn len_u32(n: usize) -> u32 {
 ///
 /// If the bytes are not a complete, uncorrupted index of this format version. The error
 /// names the byte offset and what was expected there.
-pub(crate) fn decode(bytes: &[u8]) -> Res<IndexParts> {
+pub(crate) fn decode_entries(bytes: &[u8]) -> Res<(Vec<(Kind, String)>, PendingRecords<'_>)> {
     let mut r = Reader {
         bytes,
         pos: 0,
@@ -243,35 +260,47 @@ pub(crate) fn decode(bytes: &[u8]) -> Res<IndexParts> {
         };
         entries.push((kind, r.string(&strings, "a u32 value string index")?));
     }
+    let entry_count = entries.len();
+    Ok((entries, PendingRecords { reader: r, strings, entries: entry_count }))
+}
 
-    let n = r.count("a u32 record count", MIN_RECORD)?;
-    let mut records = Vec::with_capacity(n);
-    // Records are sorted and skip no entry, so each belongs to the entry of the record
-    // before or the one after it, and the first to entry 0: then every entry has one.
-    let mut next: u64 = 0;
-    for _ in 0..n {
-        let at = r.pos;
-        let entry = r.u32("a u32 entry index")?;
-        if entry as usize >= entries.len() {
-            bail!(at, "an entry index below {}, found {entry}", entries.len());
+impl PendingRecords<'_> {
+    /// Reads the records, to the end of the file.
+    ///
+    /// # Errors
+    /// As [`decode_entries`], for the records.
+    pub(crate) fn decode(self) -> Res<Vec<(u32, Meta)>> {
+        let PendingRecords { reader: mut r, strings, entries } = self;
+        let bytes = r.bytes;
+        let n = r.count("a u32 record count", MIN_RECORD)?;
+        let mut records = Vec::with_capacity(n);
+        // Records are sorted and skip no entry, so each belongs to the entry of the record
+        // before or the one after it, and the first to entry 0: then every entry has one.
+        let mut next: u64 = 0;
+        for _ in 0..n {
+            let at = r.pos;
+            let entry = r.u32("a u32 entry index")?;
+            if entry as usize >= entries {
+                bail!(at, "an entry index below {entries}, found {entry}");
+            }
+            let e = u64::from(entry);
+            if next == 0 && e != 0 {
+                bail!(at, "entry index 0 in the first record, found {e}");
+            } else if e > next || e + 1 < next {
+                let prev = next - 1;
+                bail!(at, "records in order: entry {prev} or {next}, found {e}");
+            }
+            next = e + 1;
+            records.push((entry, r.meta(&strings)?));
         }
-        let e = u64::from(entry);
-        if next == 0 && e != 0 {
-            bail!(at, "entry index 0 in the first record, found {e}");
-        } else if e > next || e + 1 < next {
-            let prev = next - 1;
-            bail!(at, "records in order: entry {prev} or {next}, found {e}");
+        if next != entries as u64 {
+            bail!(r.pos, "a record for entry {next}");
         }
-        next = e + 1;
-        records.push((entry, r.meta(&strings)?));
+        if r.pos != bytes.len() {
+            bail!(r.pos, "the end, found {} more bytes", bytes.len() - r.pos);
+        }
+        Ok(records)
     }
-    if next != entries.len() as u64 {
-        bail!(r.pos, "a record for entry {next}");
-    }
-    if r.pos != bytes.len() {
-        bail!(r.pos, "the end, found {} more bytes", bytes.len() - r.pos);
-    }
-    Ok(IndexParts { entries, records })
 }
 
 /// A cursor over the whole input, so that error offsets are file offsets. Every read
