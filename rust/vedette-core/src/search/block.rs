@@ -263,16 +263,50 @@ impl Chunk {
     }
 }
 
-/// The masks of one block: with AVX2 where the CPU has it (every x86-64 CPU since
-/// 2015), from the class table otherwise.
+/// The masks of one block: with AVX-512 or AVX2 where the CPU has them (AVX2: every
+/// x86-64 CPU since 2015), from the class table otherwise.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn classify(block: &[u8; 64]) -> BlockMasks {
-    if is_x86_feature_detected!("avx2") {
+    if is_x86_feature_detected!("avx512bw") {
+        // SAFETY: the CPU has AVX-512BW.
+        unsafe { classify_avx512(block) }
+    } else if is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2.
         unsafe { classify_avx2(block) }
     } else {
         classify_bytes(block)
+    }
+}
+
+/// One 64-byte compare gives one mask: no movemask, no shifts.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw")]
+fn classify_avx512(block: &[u8; 64]) -> BlockMasks {
+    use std::arch::x86_64::*;
+    let splat = |b: u8| _mm512_set1_epi8(b as i8);
+    // SAFETY: an unaligned load of the 64 bytes of `block`.
+    let v = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
+    let is = |b: u8| _mm512_cmpeq_epi8_mask(v, splat(b));
+    // `x - from <= span`, unsigned: `x` in `from..=from + span`.
+    let within = |x, from: u8, span: u8| _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, splat(from)), splat(span));
+    let dot = is(b'.');
+    let colon = is(b':');
+    let digit = within(v, b'0', 9);
+    // `b | 0x20` is in `a..=z` exactly for ASCII letters.
+    let lower = _mm512_or_si512(v, splat(0x20));
+    let letter = within(lower, b'a', 25);
+    let hex_letter = within(lower, b'a', 5);
+    let alnum = digit | letter;
+    // Bytes >= 0x80 are run bytes too: their sign bit is set.
+    let high = _mm512_movepi8_mask(v);
+    BlockMasks {
+        dot,
+        colon,
+        run: alnum | dot | is(b'-') | is(b'_') | high,
+        v6: digit | hex_letter | colon | dot,
+        digit,
+        alnum,
     }
 }
 

@@ -4,19 +4,38 @@ use super::*;
 
 #[test]
 fn simd_classes_equal_the_class_table() {
-    #[cfg(target_arch = "x86_64")]
-    if !is_x86_feature_detected!("avx2") {
-        eprintln!("no AVX2 on this CPU: the class table is the only classifier");
-    }
+    let mut blocks = Vec::new();
     for b in 0..=255u8 {
-        let mut block = [b; 64];
-        assert_eq!(classify(&block), classify_bytes(&block), "byte {b:#04x}");
+        blocks.push([b; 64]);
         // And at every position among other bytes.
         for i in 0..64 {
-            block = std::array::from_fn(|j| (j as u8).wrapping_mul(37).wrapping_add(i as u8));
+            let mut block: [u8; 64] =
+                std::array::from_fn(|j| (j as u8).wrapping_mul(37).wrapping_add(i as u8));
             block[i] = b;
-            assert_eq!(classify(&block), classify_bytes(&block), "byte {b:#04x} at {i}");
+            blocks.push(block);
         }
+    }
+    #[cfg(target_arch = "x86_64")]
+    for (feature, available, classify_simd) in [
+        (
+            "avx512bw",
+            is_x86_feature_detected!("avx512bw"),
+            classify_avx512 as unsafe fn(&[u8; 64]) -> BlockMasks,
+        ),
+        ("avx2", is_x86_feature_detected!("avx2"), classify_avx2 as unsafe fn(&[u8; 64]) -> BlockMasks),
+    ] {
+        if !available {
+            eprintln!("no {feature} on this CPU: not tested");
+            continue;
+        }
+        for block in &blocks {
+            // SAFETY: the CPU has the feature, checked above.
+            let simd = unsafe { classify_simd(block) };
+            assert_eq!(simd, classify_bytes(block), "{feature}: {block:?}");
+        }
+    }
+    for block in &blocks {
+        assert_eq!(classify(block), classify_bytes(block), "{block:?}");
     }
 }
 
