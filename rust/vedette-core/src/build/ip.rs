@@ -116,6 +116,10 @@ pub(crate) struct Ipv4Table {
     /// whole space, nearly every /16 holds an indicator, but few /24s do, so this one
     /// probe turns most misses away before the table is touched.
     slash24: Box<[u64]>,
+    /// One bit per /16 that holds a covered address (8 KiB, in L1): the /24 bitmap is
+    /// too large for the nearer caches, and when the indicators leave most /16s empty
+    /// (a feed of one region's or one provider's networks) this probe spares it.
+    slash16: Box<[u64]>,
     /// `directory[k]`: how many segments start at or before `k << 16` (65,537 entries).
     directory: Box<[u32]>,
     table: IntervalTable<u32>,
@@ -139,20 +143,24 @@ impl Ipv4Table {
         ranges.sort_unstable();
         let mut covered = RoaringBitmap::new();
         let mut slash24 = vec![0u64; 1 << 18].into_boxed_slice();
+        let mut slash16 = vec![0u64; 1 << 10].into_boxed_slice();
         for (first, last) in ranges {
             covered.insert_range(first..=last);
             for block in (first >> 8)..=(last >> 8) {
                 slash24[(block >> 6) as usize] |= 1 << (block & 63);
             }
+            for block in (first >> 16)..=(last >> 16) {
+                slash16[(block >> 6) as usize] |= 1 << (block & 63);
+            }
         }
-        Ipv4Table { slash24, directory, table, covered }
+        Ipv4Table { slash24, slash16, directory, table, covered }
     }
 
     /// The entries covering `addr`.
     #[inline]
     pub(crate) fn covering(&self, addr: u32) -> &[u32] {
-        let block = addr >> 8;
-        if self.slash24.is_empty() || self.slash24[(block >> 6) as usize] & (1 << (block & 63)) == 0 {
+        let has = |bits: &[u64], block: u32| bits[(block >> 6) as usize] & (1 << (block & 63)) != 0;
+        if self.slash24.is_empty() || !has(&self.slash16, addr >> 16) || !has(&self.slash24, addr >> 8) {
             return &[];
         }
         let k = (addr >> 16) as usize;
@@ -171,7 +179,8 @@ impl Ipv4Table {
 
     /// Heap bytes held.
     pub(crate) fn memory_usage(&self) -> (usize, usize) {
-        let tables = self.table.memory_usage() + self.directory.len() * 4 + self.slash24.len() * 8;
+        let bitmaps = (self.slash24.len() + self.slash16.len()) * 8;
+        let tables = self.table.memory_usage() + self.directory.len() * 4 + bitmaps;
         (self.covered.serialized_size(), tables)
     }
 }
