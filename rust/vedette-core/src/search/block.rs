@@ -41,8 +41,11 @@ pub(super) struct Chunk {
 
 /// The set bits of a mask, as positions in the text.
 pub(super) struct Positions<'a> {
-    words: &'a [u64],
+    words: &'a [u64; WORDS],
     base: usize,
+    /// One bit per word with bits not yet visited: sparse masks skip their empty words
+    /// without a branch on each.
+    nonzero: u32,
     word: usize,
     /// The bits of `words[word]` not yet returned.
     rest: u64,
@@ -54,8 +57,12 @@ impl Iterator for Positions<'_> {
     #[inline]
     fn next(&mut self) -> Option<usize> {
         while self.rest == 0 {
-            self.word += 1;
-            self.rest = *self.words.get(self.word)?;
+            if self.nonzero == 0 {
+                return None;
+            }
+            self.word = self.nonzero.trailing_zeros() as usize;
+            self.nonzero &= self.nonzero - 1;
+            self.rest = self.words[self.word];
         }
         let bit = self.rest.trailing_zeros() as usize;
         self.rest &= self.rest - 1;
@@ -138,29 +145,31 @@ impl Chunk {
 
     /// The positions in the text of the set bits of `mask`, in order.
     pub(super) fn positions<'a>(&self, mask: &'a [u64; WORDS]) -> Positions<'a> {
-        let words = &mask[..self.words()];
-        Positions { words, base: self.base, word: 0, rest: words.first().copied().unwrap_or(0) }
+        let nonzero =
+            mask[..self.words()].iter().rev().fold(0, |bits, &word| bits << 1 | u32::from(word != 0));
+        Positions { words: mask, base: self.base, nonzero, word: 0, rest: 0 }
     }
 
-    /// The starts of the 32-byte windows that are all alphanumeric (where a digest can
-    /// be), plus the chunk's last byte if a run of alphanumerics reaches it: the windows
-    /// that cross into the next chunk are not seen from here.
-    pub(super) fn alnum_windows_of_32(&self) -> [u64; WORDS] {
+    /// Where to look for digests: the positions `31 (mod 32)` (bits 31 and 63 of each
+    /// word, as chunks start at multiples of 64) inside a run of 32 alphanumerics or
+    /// more, or one that may be, where the run reaches past what the chunk shows. Every
+    /// such run covers one of these positions.
+    pub(super) fn alnum_probes(&self) -> [u64; WORDS] {
         let words = self.words();
         let mut out = [0; WORDS];
         for (w, out) in out.iter_mut().enumerate().take(words) {
-            let next = if w + 1 < words { self.alnum[w + 1] } else { 0 };
-            let mut all = u128::from(next) << 64 | u128::from(self.alnum[w]);
-            // Bit i: bits i..i + 2^k are all set, for k = 1..5.
-            for shift in [1, 2, 4, 8, 16] {
-                all &= all >> shift;
-            }
-            *out = all as u64;
-        }
-        if let Some(last) = self.len.checked_sub(1) {
-            if self.alnum[last / 64] & 1 << (last % 64) != 0 {
-                out[last / 64] |= 1 << (last % 64);
-            }
+            let word = self.alnum[w];
+            // Past the chunk, assume the run goes on: the extents will tell.
+            let next = if w + 1 < words { self.alnum[w + 1] } else { u64::MAX };
+            // Ones through bit 31: down to bit 0 and up to bit 63.
+            let down = (!(word << 32)).leading_zeros();
+            let up = (!(word >> 31)).trailing_zeros();
+            let at_31 = u64::from(down + up > 32);
+            // Ones through bit 63: down in this word, on into the next.
+            let down = (!word).leading_zeros();
+            let on = (!next).trailing_zeros();
+            let at_63 = u64::from(down > 0 && down + on >= 32);
+            *out = at_31 << 31 | at_63 << 63;
         }
         out
     }

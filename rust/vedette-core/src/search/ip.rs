@@ -25,6 +25,11 @@ impl Ipv6Pass {
             let start = chunk.extent_start(hay, Class::V6, colon);
             let end = chunk.extent_end(hay, Class::V6, colon);
             self.from = end;
+            // An address has `::` or six colons or more: times and ports have neither.
+            let colons = chunk.bits(&chunk.colon, start, end);
+            if colons.is_some_and(|colons| colons & colons >> 1 == 0 && colons.count_ones() < 6) {
+                continue;
+            }
             if let Some((s, e)) = literal_in_run(hay, start, end) {
                 self.literals.push((s, e));
                 report_ipv6(c, hay, s, e);

@@ -30,13 +30,22 @@ impl NamePass {
             true => &chunk.run,
             false => &chunk.dot,
         };
+        let ends = &c.index.tables.name_ends;
         for seed in chunk.positions(seeds) {
             if seed < self.from {
                 continue;
             }
-            let start = chunk.extent_start(hay, Class::Run, seed);
             let end = chunk.extent_end(hay, Class::Run, seed);
             self.from = end;
+            // The seed is the run's first dot (or byte), so the dots from it on are all of
+            // the run's. Without `..` the run's names all end at its last byte, and most
+            // runs (numbers, most of all) end in a byte that ends no indicator.
+            let dots = chunk.bits(&chunk.dot, seed, end);
+            let last = hay[end - 1];
+            if last != b'.' && !ends.contains(last) && dots.is_some_and(|dots| dots & dots >> 1 == 0) {
+                continue;
+            }
+            let start = chunk.extent_start(hay, Class::Run, seed);
             // Most runs are one segment: no dot at either end, no two dots in a row.
             let single_segment = match chunk.bits(&chunk.dot, start, end) {
                 Some(dots) => dots & (dots >> 1 | 1 | 1 << (end - start - 1)) == 0,
@@ -55,8 +64,8 @@ impl NamePass {
 
 /// The digest pass: maximal `[0-9A-Za-z]` runs of a digest's length that are all hex.
 ///
-/// We look only at the runs that hold a window of 32 alphanumerics (the shortest
-/// digest), which the masks give for the whole chunk at once.
+/// We look only at the runs of 32 alphanumerics or more (the shortest digest), through
+/// the one position in 32 that each of them covers.
 #[derive(Default)]
 pub(super) struct DigestPass {
     /// Where the last run looked at ended.
@@ -66,7 +75,7 @@ pub(super) struct DigestPass {
 impl DigestPass {
     pub(super) fn scan(&mut self, c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk) {
         let tables = &c.index.tables;
-        for probe in chunk.positions(&chunk.alnum_windows_of_32()) {
+        for probe in chunk.positions(&chunk.alnum_probes()) {
             if probe < self.from {
                 continue;
             }

@@ -102,10 +102,10 @@ fn runs() -> impl Strategy<Value = Vec<u8>> {
 
 proptest! {
     #[test]
-    fn every_long_alnum_run_has_a_window_start(text in runs()) {
+    fn every_long_alnum_run_has_a_probe(text in runs()) {
         let mut found = std::collections::BTreeSet::new();
         for chunk in chunks(&text) {
-            for seed in chunk.positions(&chunk.alnum_windows_of_32()) {
+            for seed in chunk.positions(&chunk.alnum_probes()) {
                 let start = chunk.extent_start(&text, Class::Alnum, seed);
                 found.insert((start, chunk.extent_end(&text, Class::Alnum, seed)));
             }
