@@ -195,23 +195,39 @@ impl Chunk {
         out
     }
 
-    /// The dots with a digit on both sides: where every dotted quad has its first dot.
-    pub(super) fn dots_between_digits(&self, text: &[u8]) -> [u64; WORDS] {
-        let is_digit = |pos: usize| text.get(pos).is_some_and(u8::is_ascii_digit);
+    /// Where dotted quads may start, by their first dot: the dots after a run of digits
+    /// that starts where an address may (after a byte that is not `[A-Za-z0-9.]`) and
+    /// before another digit. A run that comes from the chunk before counts as starting
+    /// well, so the caller checks the start again.
+    pub(super) fn quad_candidates(&self, text: &[u8]) -> [u64; WORDS] {
+        let byte_is = |pos: Option<usize>, class: u8| {
+            pos.and_then(|p| text.get(p)).is_some_and(|&b| class::is(b, class))
+        };
         let words = self.words();
+        let before = self.base.checked_sub(1);
+        let mut previous_digit = u64::from(byte_is(before, DIGIT));
+        let mut previous_alnum_or_dot =
+            u64::from(byte_is(before, ALNUM) || before.is_some_and(|p| text[p] == b'.'));
+        // A run from the chunk before carries into this one as if it started well.
+        let mut carry = previous_digit;
         let mut out = [0; WORDS];
         for (w, out) in out.iter_mut().enumerate().take(words) {
-            let at = self.base + w * 64;
-            let before = match w {
-                0 => u64::from(at > 0 && is_digit(at - 1)),
-                _ => self.digit[w - 1] >> 63,
-            };
-            let after = match w + 1 < words {
+            let (digit, dot) = (self.digit[w], self.dot[w]);
+            let alnum_or_dot = self.alnum[w] | dot;
+            let starts = digit & !(digit << 1 | previous_digit);
+            let good_starts = starts & !(alnum_or_dot << 1 | previous_alnum_or_dot);
+            // Adding a run's first bit to the run carries through it to the byte after.
+            let (sum, c1) = digit.overflowing_add(good_starts);
+            let (sum, c2) = sum.overflowing_add(carry);
+            carry = u64::from(c1 | c2);
+            let after_good_runs = sum & !digit;
+            let next_digit = match w + 1 < words {
                 true => self.digit[w + 1] & 1,
-                false => u64::from(is_digit(at + 64)),
+                false => u64::from(byte_is(Some(self.base + 64 * (w + 1)), DIGIT)),
             };
-            let digit = self.digit[w];
-            *out = self.dot[w] & (digit << 1 | before) & (digit >> 1 | after << 63);
+            *out = after_good_runs & dot & (digit >> 1 | next_digit << 63);
+            previous_digit = digit >> 63;
+            previous_alnum_or_dot = alnum_or_dot >> 63;
         }
         out
     }
@@ -234,7 +250,22 @@ impl Chunk {
     }
 
     /// The first position at or after `pos` whose byte is not in `class`.
-    pub(super) fn extent_end(&self, text: &[u8], class: Class, mut pos: usize) -> usize {
+    #[inline]
+    pub(super) fn extent_end(&self, text: &[u8], class: Class, pos: usize) -> usize {
+        // Most runs end in the word they start in: one count of trailing ones.
+        let offset = pos.wrapping_sub(self.base);
+        if offset < self.len {
+            let (w, bit) = (offset / 64, offset % 64);
+            let ones = (!(self.mask(class)[w % WORDS] >> bit)).trailing_zeros() as usize;
+            if bit + ones < 64 {
+                return pos + ones;
+            }
+        }
+        self.extent_end_across(text, class, pos)
+    }
+
+    #[inline(never)]
+    fn extent_end_across(&self, text: &[u8], class: Class, mut pos: usize) -> usize {
         let mask = self.mask(class);
         while pos >= self.base && pos < self.end() {
             let offset = pos - self.base;
@@ -253,12 +284,26 @@ impl Chunk {
     }
 
     /// The first position of the run of `class` bytes that ends at `pos` (exclusive).
-    pub(super) fn extent_start(&self, text: &[u8], class: Class, mut pos: usize) -> usize {
+    #[inline]
+    pub(super) fn extent_start(&self, text: &[u8], class: Class, pos: usize) -> usize {
+        let offset = pos.wrapping_sub(self.base + 1);
+        if offset < self.len {
+            let (w, bit) = (offset / 64, offset % 64);
+            // The bits up to `bit`, moved to the top, with zeros shifted in below.
+            let ones = (!(self.mask(class)[w % WORDS] << (63 - bit))).leading_zeros() as usize;
+            if ones <= bit {
+                return pos - ones;
+            }
+        }
+        self.extent_start_across(text, class, pos)
+    }
+
+    #[inline(never)]
+    fn extent_start_across(&self, text: &[u8], class: Class, mut pos: usize) -> usize {
         let mask = self.mask(class);
         while pos > self.base && pos <= self.end() {
             let offset = pos - 1 - self.base;
             let (w, bit) = (offset / 64, offset % 64);
-            // The bits up to `bit`, moved to the top, with zeros shifted in below.
             let ones = (!(mask[w] << (63 - bit))).leading_zeros() as usize;
             pos -= ones;
             if ones <= bit {

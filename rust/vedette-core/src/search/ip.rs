@@ -41,8 +41,7 @@ impl Ipv6Pass {
     }
 }
 
-/// The IPv4 pass: every dotted quad outside an IPv6 literal, found around the dots that
-/// have a digit on both sides (a quad's first dot is one).
+/// The IPv4 pass: every dotted quad outside an IPv6 literal, found from its first dot.
 #[derive(Default)]
 pub(super) struct Ipv4Pass {
     /// Where the last address found ended.
@@ -53,7 +52,7 @@ pub(super) struct Ipv4Pass {
 
 impl Ipv4Pass {
     pub(super) fn scan(&mut self, c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk, v6: &[(usize, usize)]) {
-        for dot in chunk.positions(&chunk.dots_between_digits(hay)) {
+        for dot in chunk.positions(&chunk.quad_candidates(hay)) {
             if dot < self.from {
                 continue;
             }
