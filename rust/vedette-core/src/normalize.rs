@@ -101,30 +101,42 @@ pub(crate) fn parse_ipv4(bytes: &[u8]) -> Option<u32> {
 
 /// The strict dotted quad at the start of `bytes`, and its length. The digit runs are
 /// maximal: `1.2.3.4567` holds no address, not `1.2.3.456`.
+#[inline]
 pub(crate) fn ipv4_prefix(bytes: &[u8]) -> Option<(usize, u32)> {
-    let (mut addr, mut i) = (0u32, 0usize);
-    for octet in 0..4 {
-        if octet > 0 {
-            if bytes.get(i) != Some(&b'.') {
-                return None;
-            }
-            i += 1;
-        }
-        let start = i;
-        let mut n = 0u32;
-        while let Some(&b) = bytes.get(i).filter(|b| b.is_ascii_digit()) {
-            if i - start == 3 {
-                return None;
-            }
-            n = n * 10 + u32::from(b - b'0');
-            i += 1;
-        }
-        if i == start || n > 255 || (i - start > 1 && bytes[start] == b'0') {
+    let (mut len, mut addr) = octet(bytes, 0)?;
+    for _ in 0..3 {
+        if bytes.get(len) != Some(&b'.') {
             return None;
         }
-        addr = addr << 8 | n;
+        let (octet_len, value) = octet(bytes, len + 1)?;
+        len += 1 + octet_len;
+        addr = addr << 8 | value;
     }
-    Some((i, addr))
+    Some((len, addr))
+}
+
+/// The octet at `bytes[at..]`: one to three digits, no leading zero, at most 255, and
+/// no digit after. Returns its length and value.
+#[inline(always)]
+fn octet(bytes: &[u8], at: usize) -> Option<(usize, u32)> {
+    // Each digit's value, or 10 and more for anything else.
+    let digit = |k: usize| bytes.get(at + k).map_or(10, |&b| u32::from(b.wrapping_sub(b'0')));
+    let (a, b) = (digit(0), digit(1));
+    if a > 9 {
+        return None;
+    }
+    if b > 9 {
+        return Some((1, a));
+    }
+    let c = digit(2);
+    if a == 0 {
+        return None;
+    }
+    if c > 9 {
+        return Some((2, a * 10 + b));
+    }
+    let value = a * 100 + b * 10 + c;
+    (value <= 255 && digit(3) > 9).then_some((3, value))
 }
 
 /// Any RFC 4291 text form of one IPv6 address (no brackets, no zone, no prefix).
