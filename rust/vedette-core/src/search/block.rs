@@ -195,6 +195,29 @@ impl Chunk {
         out
     }
 
+    /// The first dot of every run of [`Class::Run`] bytes (the later dots of a run are
+    /// in the same token). A run that comes from the chunk before may give one more.
+    pub(super) fn first_dots(&self, text: &[u8]) -> [u64; WORDS] {
+        let before = self.base.checked_sub(1).and_then(|p| text.get(p));
+        let mut previous_run = u64::from(before.is_some_and(|&b| class::is(b, RUN)));
+        // A run from the chunk before is taken as having had no dot yet.
+        let mut carry = previous_run;
+        let mut out = [0; WORDS];
+        for (w, out) in out.iter_mut().enumerate().take(self.words()) {
+            let (run, dot) = (self.run[w], self.dot[w]);
+            let starts = run & !(run << 1 | previous_run);
+            // From each start that is not a dot, carry through the bytes before the first
+            // dot; a start that is a dot is its run's first.
+            let undotted = run & !dot;
+            let (sum, c1) = undotted.overflowing_add(starts & !dot);
+            let (sum, c2) = sum.overflowing_add(carry);
+            carry = u64::from(c1 | c2);
+            *out = (sum | starts) & dot;
+            previous_run = run >> 63;
+        }
+        out
+    }
+
     /// Where dotted quads may start, by their first dot: the dots after a run of digits
     /// that starts where an address may (after a byte that is not `[A-Za-z0-9.]`) and
     /// before another digit. A run that comes from the chunk before counts as starting

@@ -27,11 +27,11 @@ pub(super) struct NamePass {
 impl NamePass {
     pub(super) fn scan(&mut self, c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk) {
         let seeds = match c.index.tables.dotless_names {
-            true => &chunk.run,
-            false => &chunk.dot,
+            true => chunk.run,
+            false => chunk.first_dots(hay),
         };
         let ends = &c.index.tables.name_ends;
-        for seed in chunk.positions(seeds) {
+        for seed in chunk.positions(&seeds) {
             if seed < self.from {
                 continue;
             }

@@ -84,6 +84,18 @@ proptest! {
             }
         }
         prop_assert!(candidates.iter().all(|&d| text[d] == b'.' && digit(d - 1) && digit(d + 1)));
+        let firsts: Vec<usize> =
+            chunks(&text).flat_map(|chunk| chunk.positions(&chunk.first_dots(&text)).collect::<Vec<_>>()).collect();
+        let run = |b: u8| class::is(b, RUN);
+        for d in (0..text.len()).filter(|&d| text[d] == b'.') {
+            let start = d - text[..d].iter().rev().take_while(|&&b| run(b)).count();
+            let first = !text[start..d].contains(&b'.');
+            if first {
+                prop_assert!(firsts.contains(&d), "dot at {}", d);
+            } else if firsts.contains(&d) {
+                prop_assert!(start < d / CHUNK * CHUNK, "dot at {}", d);
+            }
+        }
         let pairs: Vec<usize> =
             chunks(&text).flat_map(|chunk| chunk.positions(&chunk.colon_pairs()).collect::<Vec<_>>()).collect();
         for j in (0..text.len()).filter(|&j| text[j] == b':') {
