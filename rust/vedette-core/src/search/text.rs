@@ -154,14 +154,17 @@ fn lookup_segment(
     let mut last_label = true;
     for_each_suffix_hash(&hay[..seg_end], seg, |label, hash| {
         // Most tokens end in a label that ends no indicator: one probe of a small filter.
-        let suffixes = match std::mem::take(&mut last_label) {
+        let single_label = std::mem::take(&mut last_label);
+        let suffixes = match single_label {
             true => &tables.last_label_filter,
             false => &tables.suffix_filter,
         };
         if !suffixes.contains(hash) {
             return false;
         }
-        if tables.name_filter.contains(hash) {
+        // A label alone is a key only if some key has no dot (and the big filter of whole
+        // names is a cache miss away at a million entries).
+        if (!single_label || tables.dotless_names) && tables.name_filter.contains(hash) {
             lower.clear();
             lower.extend(hay[label..seg_end].iter().map(u8::to_ascii_lowercase));
             if let Some(slot) = tables.names.get(&index.entries, &lower[..]) {
