@@ -1,11 +1,14 @@
 //! The scan's first pass: byte-class bitmasks of the text, 64 bytes per `u64` (bit `i` is
-//! byte `i`), computed 16 bytes at a time with SIMD, the way simdjson's first stage finds
-//! structural characters.
+//! byte `i`), computed with SIMD compares (AVX-512 or AVX2), the way simdjson's first
+//! stage finds structural characters.
 //!
-//! The second pass never walks the text byte by byte: it iterates over the set bits of a
-//! mask (the dots, the colons, the dots between two digits) and finds the extent of a
-//! token around one with a count of leading or trailing ones. Only where a token crosses
-//! the edge of a chunk does it fall back to the byte-class table.
+//! From those, a few word operations per 64 bytes give the seeds of each token pass: the
+//! first dot of each run, the first dot of each digit run that may start an address
+//! (carry propagation through the run, as simdjson finds string ends), colons with another
+//! colon near them, positions inside runs of 32 alphanumerics. The passes then never walk
+//! the text byte by byte: they iterate over the seeds and find a token's extent with one
+//! count of leading or trailing ones. Only where a token crosses the edge of a chunk do
+//! they fall back to the byte-class table.
 
 use super::class::{self, ALNUM, DIGIT, RUN, V6};
 

@@ -2,9 +2,10 @@
 //!
 //! The scan never walks one automaton over all patterns: that misses the cache on every
 //! byte once the set is large. It finds candidate tokens instead (runs of host-name
-//! bytes, hex digests, IP literals), using byte-class tables, and pays for exact lookups
-//! (hash tables, the IPv4 bitmap) only at candidates. Only `string` indicators, which have
-//! no token shape, go through Aho-Corasick.
+//! bytes, hex digests, IP literals), from SIMD byte-class bitmasks of 1 KiB chunks
+//! ([`block`]), and pays for exact lookups (small filters, then hash tables and the IPv4
+//! bitmaps) only at candidates. Only `string` indicators, which have no token shape, go
+//! through Aho-Corasick.
 
 mod block;
 mod class;

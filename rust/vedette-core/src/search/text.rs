@@ -1,5 +1,5 @@
-//! Runs of host-name bytes and dots: the tokens that hold domains, host names, URLs,
-//! e-mail addresses, hex digests and IPv4 literals.
+//! Runs of host-name bytes and dots, and of alphanumerics: the tokens that hold domains,
+//! host names, URLs, e-mail addresses and hex digests.
 
 use super::block::{Chunk, Class};
 use super::class::{is, is_local, HOST, URL_END};
