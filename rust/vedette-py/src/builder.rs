@@ -1,7 +1,6 @@
 //! `vedette.IndexBuilder` and the report of a feed load.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
@@ -172,7 +171,7 @@ impl PyIndexBuilder {
 
     fn build(&self, py: Python<'_>) -> Result<PyIndex> {
         let index = py.detach(|| self.inner.build())?;
-        Ok(PyIndex { inner: Arc::new(index) })
+        Ok(PyIndex::new(index))
     }
 
     fn __len__(&self) -> usize {

@@ -6,6 +6,7 @@ use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntyped
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyString};
 
 use crate::convert::{self, Indicator};
@@ -78,15 +79,29 @@ impl Match {
 #[pyclass(frozen, name = "Index", module = "vedette._core")]
 pub(crate) struct PyIndex {
     pub(crate) inner: Arc<vedette_core::Index>,
+    /// The Python object of each record, made at its first hit: the hits on one indicator
+    /// share one (immutable) object instead of each copying its strings.
+    records: Box<[PyOnceLock<Py<Indicator>>]>,
 }
 
 impl PyIndex {
+    pub(crate) fn new(index: vedette_core::Index) -> PyIndex {
+        let records = (0..index.record_count()).map(|_| PyOnceLock::new()).collect();
+        PyIndex { inner: Arc::new(index), records }
+    }
+
     fn indicators_of(
         &self,
         py: Python<'_>,
         ids: &[vedette_core::IndicatorId],
     ) -> PyResult<Vec<Py<Indicator>>> {
-        ids.iter().map(|&id| Py::new(py, convert::indicator(py, self.inner.indicator(id))?)).collect()
+        ids.iter()
+            .map(|&id| {
+                let record = self.records[id.as_usize()]
+                    .get_or_try_init(py, || Py::new(py, convert::indicator(py, self.inner.indicator(id))?))?;
+                Ok(record.clone_ref(py))
+            })
+            .collect()
     }
 }
 
@@ -246,7 +261,7 @@ impl PyIndex {
     #[staticmethod]
     fn from_bytes(py: Python<'_>, data: PyBackedBytes) -> Result<PyIndex> {
         let index = py.detach(|| vedette_core::Index::from_bytes(&data))?;
-        Ok(PyIndex { inner: Arc::new(index) })
+        Ok(PyIndex::new(index))
     }
 
     fn save(&self, py: Python<'_>, path: std::path::PathBuf) -> PyResult<()> {
@@ -260,7 +275,7 @@ impl PyIndex {
             let bytes = std::fs::read(&path)?;
             Ok(vedette_core::Index::from_bytes(&bytes)?)
         })?;
-        Ok(PyIndex { inner: Arc::new(index) })
+        Ok(PyIndex::new(index))
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
