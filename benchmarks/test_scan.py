@@ -63,7 +63,7 @@ LINE_LIBRARIES = ("vedette", "vedette-is_match", *peers.AUTOMATA, "python")
 
 @pytest.mark.parametrize("library", LINE_LIBRARIES)
 def test_lines(benchmark: Any, bench: Bench, library: str) -> None:
-    """One call per line over one copy of the corpus (~110k lines in the full run): the
+    """One call per line over one copy of the corpus (~89k lines in the full run): the
     per-call overhead a sensor pays when it matches records one at a time."""
     import_peer(library)
     benchmark.group = f"lines {bench.name}"
