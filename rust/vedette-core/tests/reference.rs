@@ -122,27 +122,51 @@ fn haystack(indicators: Vec<(Kind, String)>) -> impl Strategy<Value = (Vec<(Kind
     (Just(indicators), text)
 }
 
+/// What `find` reports, as the naive reference does.
+fn found(indicators: &[(Kind, String)], text: &[u8]) -> (Found, Found) {
+    let mut builder = IndexBuilder::new();
+    for (kind, value) in indicators {
+        builder.add(value, Some(*kind), Meta::default()).unwrap();
+    }
+    let index = builder.build().unwrap();
+    let mut unique = indicators.to_vec();
+    unique.sort();
+    unique.dedup();
+    let got: Found = index
+        .find(text, 0)
+        .iter()
+        .map(|m| {
+            let mut values: Vec<String> =
+                m.indicators.iter().map(|&i| index.indicator(i).value.to_string()).collect();
+            values.sort();
+            (m.start, m.end, m.kind, values)
+        })
+        .collect();
+    (got, naive(&unique, text))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1500))]
     #[test]
     fn find_agrees_with_naive((indicators, text) in prop::collection::vec(indicator(), 1..6).prop_flat_map(haystack)) {
-        let mut builder = IndexBuilder::new();
-        for (kind, value) in &indicators {
-            builder.add(value, Some(*kind), Meta::default()).unwrap();
-        }
-        let index = builder.build().unwrap();
-        let mut unique = indicators.clone();
-        unique.sort();
-        unique.dedup();
-        let got: Found = index
-            .find(&text, 0)
-            .iter()
-            .map(|m| {
-                let mut values: Vec<String> = m.indicators.iter().map(|&i| index.indicator(i).value.to_string()).collect();
-                values.sort();
-                (m.start, m.end, m.kind, values)
-            })
-            .collect();
-        prop_assert_eq!(got, naive(&unique, &text), "text {:?}", String::from_utf8_lossy(&text));
+        let (got, expected) = found(&indicators, &text);
+        prop_assert_eq!(got, expected, "text {:?}", String::from_utf8_lossy(&text));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+    /// The scan works on 1 KiB chunks: the same texts, pushed across the first chunk edge
+    /// by a run of one byte that may join the tokens there.
+    #[test]
+    fn find_agrees_with_naive_across_chunk_edges(
+        (indicators, text) in prop::collection::vec(indicator(), 1..6).prop_flat_map(haystack),
+        pad in prop::sample::select(vec![b' ', b'x', b'1', b'.', b':', b'f']),
+        pad_len in 990..1030usize,
+    ) {
+        let mut padded = vec![pad; pad_len];
+        padded.extend_from_slice(&text);
+        let (got, expected) = found(&indicators, &padded);
+        prop_assert_eq!(got, expected, "pad {:?} x {}, text {:?}", pad as char, pad_len, String::from_utf8_lossy(&text));
     }
 }

@@ -57,7 +57,8 @@ impl Ipv4Pass {
                 continue;
             }
             let start = chunk.extent_start(hay, Class::Digit, dot);
-            if start > 0 && (is(hay[start - 1], ALNUM) || hay[start - 1] == b'.') {
+            // The masks vouch for the byte before a run that starts in this chunk.
+            if start < chunk.base && start > 0 && (is(hay[start - 1], ALNUM) || hay[start - 1] == b'.') {
                 continue;
             }
             while v6.get(self.next_v6).is_some_and(|&(_, e)| e <= start) {
