@@ -103,14 +103,25 @@ pub(crate) fn parse_ipv4(bytes: &[u8]) -> Option<u32> {
 /// maximal: `1.2.3.4567` holds no address, not `1.2.3.456`.
 #[inline]
 pub(crate) fn ipv4_prefix(bytes: &[u8]) -> Option<(usize, u32)> {
+    ipv4_prefix_in(bytes, |_| true)
+}
+
+/// [`ipv4_prefix`], giving up as soon as the first two octets make a /16 (its top 16 bits)
+/// that `wanted` refuses: the scan need not read the rest of an address no indicator can
+/// cover.
+#[inline]
+pub(crate) fn ipv4_prefix_in(bytes: &[u8], wanted: impl Fn(u32) -> bool) -> Option<(usize, u32)> {
     let (mut len, mut addr) = octet(bytes, 0)?;
-    for _ in 0..3 {
+    for octet_index in 1..4 {
         if bytes.get(len) != Some(&b'.') {
             return None;
         }
         let (octet_len, value) = octet(bytes, len + 1)?;
         len += 1 + octet_len;
         addr = addr << 8 | value;
+        if octet_index == 1 && !wanted(addr) {
+            return None;
+        }
     }
     Some((len, addr))
 }

@@ -156,11 +156,17 @@ impl Ipv4Table {
         Ipv4Table { slash24, slash16, directory, table, covered }
     }
 
+    /// Whether some entry covers an address of the /16 `prefix` (its top 16 bits).
+    #[inline]
+    pub(crate) fn covers_in_slash16(&self, prefix: u32) -> bool {
+        !self.slash16.is_empty() && self.slash16[(prefix >> 6) as usize] & (1 << (prefix & 63)) != 0
+    }
+
     /// The entries covering `addr`.
     #[inline]
     pub(crate) fn covering(&self, addr: u32) -> &[u32] {
         let has = |bits: &[u64], block: u32| bits[(block >> 6) as usize] & (1 << (block & 63)) != 0;
-        if self.slash24.is_empty() || !has(&self.slash16, addr >> 16) || !has(&self.slash24, addr >> 8) {
+        if !self.covers_in_slash16(addr >> 16) || !has(&self.slash24, addr >> 8) {
             return &[];
         }
         let k = (addr >> 16) as usize;

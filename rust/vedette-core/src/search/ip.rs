@@ -4,7 +4,7 @@ use super::block::{Chunk, Class};
 use super::class::{is, ALNUM};
 use super::{text, Collector};
 use crate::indicator::Kind;
-use crate::normalize::{ipv4_mapped, ipv4_prefix, parse_ipv6};
+use crate::normalize::{ipv4_mapped, ipv4_prefix_in, parse_ipv6};
 
 /// The IPv6 pass: every literal, found around the colons.
 #[derive(Default)]
@@ -67,7 +67,10 @@ impl Ipv4Pass {
             if v6.get(self.next_v6).is_some_and(|&(s, _)| s <= start) {
                 continue;
             }
-            if let Some((end, addr)) = ipv4_at(hay, start) {
+            // An address that no entry can cover makes no hit: its first two octets tell
+            // most of them before the rest is read.
+            let ipv4 = &c.index.tables.ipv4;
+            if let Some((end, addr)) = ipv4_at(hay, start, |slash16| ipv4.covers_in_slash16(slash16)) {
                 c.report(start, end, Kind::Ipv4, c.index.tables.ipv4.covering(addr));
                 self.from = end;
                 if c.done() {
@@ -123,10 +126,10 @@ fn report_ipv6(c: &mut Collector<'_>, hay: &[u8], s: usize, e: usize) {
 }
 
 /// At a digit whose previous byte is not `[A-Za-z0-9.]`: the dotted quad starting here,
-/// if the bytes make one with valid boundaries. Returns its end.
+/// if the bytes make one with valid boundaries and its /16 is `wanted`. Returns its end.
 #[inline]
-fn ipv4_at(hay: &[u8], start: usize) -> Option<(usize, u32)> {
-    let (len, addr) = ipv4_prefix(&hay[start..])?;
+fn ipv4_at(hay: &[u8], start: usize, wanted: impl Fn(u32) -> bool) -> Option<(usize, u32)> {
+    let (len, addr) = ipv4_prefix_in(&hay[start..], wanted)?;
     let end = start + len;
     // The byte after is not `[A-Za-z0-9]`, nor a `.` followed by one (`1.2.3.4.5`).
     match hay.get(end) {
