@@ -80,14 +80,14 @@ impl Match {
 pub(crate) struct PyIndex {
     pub(crate) inner: Arc<vedette_core::Index>,
     /// The Python object of each record, made at its first hit: the hits on one indicator
-    /// share one (immutable) object instead of each copying its strings.
-    records: Box<[PyOnceLock<Py<Indicator>>]>,
+    /// share one (immutable) object instead of each copying its strings. The table itself
+    /// is made at the first hit too, so that loading an index does not wait for it.
+    records: PyOnceLock<Box<[PyOnceLock<Py<Indicator>>]>>,
 }
 
 impl PyIndex {
     pub(crate) fn new(index: vedette_core::Index) -> PyIndex {
-        let records = (0..index.record_count()).map(|_| PyOnceLock::new()).collect();
-        PyIndex { inner: Arc::new(index), records }
+        PyIndex { inner: Arc::new(index), records: PyOnceLock::new() }
     }
 
     fn indicators_of(
@@ -95,9 +95,15 @@ impl PyIndex {
         py: Python<'_>,
         ids: &[vedette_core::IndicatorId],
     ) -> PyResult<Vec<Py<Indicator>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let records = self
+            .records
+            .get_or_init(py, || (0..self.inner.record_count()).map(|_| PyOnceLock::new()).collect());
         ids.iter()
             .map(|&id| {
-                let record = self.records[id.as_usize()]
+                let record = records[id.as_usize()]
                     .get_or_try_init(py, || Py::new(py, convert::indicator(py, self.inner.indicator(id))?))?;
                 Ok(record.clone_ref(py))
             })
