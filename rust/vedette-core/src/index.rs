@@ -265,7 +265,10 @@ impl Index {
         // The records decode on a second thread while the entries are checked and the
         // tables compiled: loading is mostly copying strings and filling hash tables.
         std::thread::scope(|scope| {
-            let columns = scope.spawn(move || records.decode().map(|r| RecordColumns::new(r, entry_count)));
+            let columns = scope.spawn(move || {
+                let (entry_of, metas) = records.decode()?;
+                Ok::<_, DeserializeError>(RecordColumns::from_columns(entry_of, metas, entry_count))
+            });
             let entries: Result<Vec<Entry>, DeserializeError> = stored
                 .into_iter()
                 .enumerate()
@@ -301,15 +304,17 @@ struct RecordColumns {
 impl RecordColumns {
     /// From records sorted by entry, every one of `entries` having at least one.
     fn new(records: Vec<(u32, Meta)>, entries: usize) -> RecordColumns {
+        let (entry_of, metas) = records.into_iter().unzip();
+        RecordColumns::from_columns(entry_of, metas, entries)
+    }
+
+    /// From the entry and the metadata of each record, sorted by entry.
+    fn from_columns(entry_of: Vec<u32>, metas: Vec<Meta>, entries: usize) -> RecordColumns {
         let mut starts = Vec::with_capacity(entries + 1);
-        let mut entry_of = Vec::with_capacity(records.len());
-        let mut metas = Vec::with_capacity(records.len());
-        for (id, (entry, meta)) in records.into_iter().enumerate() {
+        for (id, &entry) in entry_of.iter().enumerate() {
             while starts.len() <= entry as usize {
                 starts.push(id as u32);
             }
-            entry_of.push(entry);
-            metas.push(meta);
         }
         while starts.len() <= entries {
             starts.push(metas.len() as u32);

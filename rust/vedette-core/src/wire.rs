@@ -183,7 +183,8 @@ fn len_u32(n: usize) -> u32 {
 #[cfg(test)]
 pub(crate) fn decode(bytes: &[u8]) -> Res<IndexParts> {
     let (entries, records) = decode_entries(bytes)?;
-    Ok(IndexParts { entries, records: records.decode()? })
+    let (entry_of, metas) = records.decode()?;
+    Ok(IndexParts { entries, records: entry_of.into_iter().zip(metas).collect() })
 }
 
 /// The records of a file whose header, strings and entries have been read; decoding them
@@ -269,11 +270,12 @@ impl PendingRecords<'_> {
     ///
     /// # Errors
     /// As [`decode_entries`], for the records.
-    pub(crate) fn decode(self) -> Res<Vec<(u32, Meta)>> {
+    /// Returns each record's entry and its metadata, as two columns.
+    pub(crate) fn decode(self) -> Res<(Vec<u32>, Vec<Meta>)> {
         let PendingRecords { reader: mut r, strings, entries } = self;
         let bytes = r.bytes;
         let n = r.count("a u32 record count", MIN_RECORD)?;
-        let mut records = Vec::with_capacity(n);
+        let (mut entry_of, mut metas) = (Vec::with_capacity(n), Vec::with_capacity(n));
         // Records are sorted and skip no entry, so each belongs to the entry of the record
         // before or the one after it, and the first to entry 0: then every entry has one.
         let mut next: u64 = 0;
@@ -291,7 +293,8 @@ impl PendingRecords<'_> {
                 bail!(at, "records in order: entry {prev} or {next}, found {e}");
             }
             next = e + 1;
-            records.push((entry, r.meta(&strings)?));
+            entry_of.push(entry);
+            metas.push(r.meta(&strings)?);
         }
         if next != entries as u64 {
             bail!(r.pos, "a record for entry {next}");
@@ -299,7 +302,7 @@ impl PendingRecords<'_> {
         if r.pos != bytes.len() {
             bail!(r.pos, "the end, found {} more bytes", bytes.len() - r.pos);
         }
-        Ok(records)
+        Ok((entry_of, metas))
     }
 }
 
