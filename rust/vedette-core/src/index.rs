@@ -278,14 +278,13 @@ impl Index {
                     })
                 })
                 .collect();
-            let tables = match &entries {
-                Ok(entries) => Some(Tables::compile(entries)),
-                Err(_) => None,
-            };
+            let compiled = entries.map(|entries| {
+                let tables = Tables::compile(&entries);
+                (entries, tables)
+            });
             // Errors in the order of the file: the records' framing, then the entries.
             let columns = columns.join().expect("decoding records does not panic")?;
-            let entries = entries?;
-            let tables = tables.expect("compiled when the entries are valid");
+            let (entries, tables) = compiled?;
             let tables = tables.map_err(|e| DeserializeError::new(0, e.to_string()))?;
             Ok(Index::assemble(entries, tables, columns))
         })
