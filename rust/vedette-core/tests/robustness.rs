@@ -31,7 +31,9 @@ fn build_every_kind() -> Index {
     b.build().unwrap()
 }
 
-fn token_soup() -> impl Strategy<Value = Vec<u8>> {
+/// Texts of `pieces` tokens and separators.
+fn token_soup(pieces: std::ops::Range<usize>) -> impl Strategy<Value = Vec<u8>> {
+    let count = pieces;
     let pieces = prop::sample::select(vec![
         "evil",
         ".",
@@ -60,7 +62,28 @@ fn token_soup() -> impl Strategy<Value = Vec<u8>> {
         "%",
         "#",
     ]);
-    prop::collection::vec(pieces, 0..40).prop_map(|p| p.concat().into_bytes())
+    prop::collection::vec(pieces, count).prop_map(|p| p.concat().into_bytes())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Texts of a few kilobytes: the scan works on 1 KiB chunks, and tokens cross their
+    /// edges.
+    #[test]
+    fn find_never_panics_on_long_texts(
+        soup in token_soup(200..900),
+        bytes in prop::collection::vec(any::<u8>(), 1000..5000),
+    ) {
+        let index = every_kind();
+        for hay in [soup, bytes] {
+            let found = index.find(&hay, 0);
+            for m in found.iter() {
+                prop_assert!(m.start < m.end && m.end <= hay.len());
+            }
+            prop_assert_eq!(index.is_match(&hay, 0), !found.is_empty());
+        }
+    }
 }
 
 proptest! {
@@ -78,7 +101,7 @@ proptest! {
     }
 
     #[test]
-    fn find_never_panics_on_token_soup(hay in token_soup()) {
+    fn find_never_panics_on_token_soup(hay in token_soup(0..40)) {
         let index = every_kind();
         let found = index.find(&hay, 0);
         prop_assert_eq!(index.is_match(&hay, 0), !found.is_empty());
