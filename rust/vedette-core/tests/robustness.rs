@@ -31,9 +31,8 @@ fn build_every_kind() -> Index {
     b.build().unwrap()
 }
 
-/// Texts of `pieces` tokens and separators.
-fn token_soup(pieces: std::ops::Range<usize>) -> impl Strategy<Value = Vec<u8>> {
-    let count = pieces;
+/// Texts of `count` tokens and separators.
+fn token_soup(count: std::ops::Range<usize>) -> impl Strategy<Value = Vec<u8>> {
     let pieces = prop::sample::select(vec![
         "evil",
         ".",
