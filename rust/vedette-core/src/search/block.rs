@@ -221,6 +221,14 @@ impl Chunk {
         out
     }
 
+    /// Whether two dots follow each other somewhere in the chunk.
+    pub(super) fn has_double_dot(&self) -> bool {
+        let dot = &self.dot[..self.words()];
+        dot.iter()
+            .zip(dot.iter().skip(1).chain([&0]))
+            .any(|(&word, &next)| word & (word >> 1 | next << 63) != 0)
+    }
+
     /// Where dotted quads may start, by their first dot: the dots after a run of digits
     /// that starts where an address may (after a byte that is not `[A-Za-z0-9.]`) and
     /// before another digit. A run that comes from the chunk before counts as starting

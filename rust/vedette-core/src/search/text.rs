@@ -31,6 +31,7 @@ impl NamePass {
             false => chunk.first_dots(hay),
         };
         let ends = &c.index.tables.name_ends;
+        let double_dots = chunk.has_double_dot();
         for seed in chunk.positions(&seeds) {
             if seed < self.from {
                 continue;
@@ -40,10 +41,15 @@ impl NamePass {
             // The seed is the run's first dot (or byte), so the dots from it on are all of
             // the run's. Without `..` the run's names all end at its last byte, and most
             // runs (numbers, most of all) end in a byte that ends no indicator.
-            let dots = chunk.bits(&chunk.dot, seed, end);
             let last = hay[end - 1];
-            if last != b'.' && !ends.contains(last) && dots.is_some_and(|dots| dots & dots >> 1 == 0) {
-                continue;
+            if last != b'.' && !ends.contains(last) {
+                let no_double_dot = match end <= chunk.end() && !double_dots {
+                    true => true,
+                    false => chunk.bits(&chunk.dot, seed, end).is_some_and(|dots| dots & dots >> 1 == 0),
+                };
+                if no_double_dot {
+                    continue;
+                }
             }
             let start = chunk.extent_start(hay, Class::Run, seed);
             // Most runs are one segment: no dot at either end, no two dots in a row.
