@@ -7,7 +7,7 @@ import gzip
 import os
 import pickle
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -135,6 +135,16 @@ class Bench:
         tmp.replace(path)
         return obj
 
+    def _file(self, name: str, write: Callable[[Path], None]) -> Path:
+        """The cached file ``name``, written by ``write(tmp)`` and renamed into place the
+        first time, so that an interrupted run leaves no half-written fixture behind."""
+        path = self.dir / name
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            write(tmp)
+            tmp.replace(path)
+        return path
+
     # ---- indicators
 
     @cached_property
@@ -146,28 +156,25 @@ class Bench:
     @cached_property
     def feed(self) -> Path:
         """The feed as a block list (URLs with schemes, some ``/32``), for vedette."""
-        path = self.dir / "feed.txt"
-        if not path.exists():
-            generate.write_feed(self.indicators, path)
-        return path
+        return self._file("feed.txt", lambda tmp: generate.write_feed(self.indicators, tmp))
 
     @cached_property
     def stix_bundle(self) -> Path:
         """The same indicators as one STIX 2.1 bundle, an indicator object each."""
-        path = self.dir / "bundle.json"
-        if not path.exists():
-            generate.write_stix_bundle(self.indicators, path)
-        return path
+        return self._file(
+            "bundle.json", lambda tmp: generate.write_stix_bundle(self.indicators, tmp)
+        )
 
     @cached_property
     def canonical(self) -> Path:
         """``kind<TAB>value`` per line, canonical: what the peers build from."""
-        path = self.dir / "canonical.tsv"
-        if not path.exists():
+
+        def write(tmp: Path) -> None:
             ind = self.indicators
             lines = (f"{k}\t{v}" for k, v in zip(ind.kinds, ind.values, strict=True))
-            path.write_text("\n".join(lines) + "\n")
-        return path
+            tmp.write_text("\n".join(lines) + "\n")
+
+        return self._file("canonical.tsv", write)
 
     @cached_property
     def index(self) -> vedette.Index:
@@ -234,12 +241,10 @@ class Bench:
 
     @cached_property
     def log_gz(self) -> Path:
-        path = self.dir / "corpus.log.gz"
-        if not path.exists():
-            tmp = path.with_suffix(".tmp")
+        def write(tmp: Path) -> None:
             generate.write_gz_repeated(self.corpus.data, self.size.repeat, tmp)
-            tmp.replace(path)
-        return path
+
+        return self._file("corpus.log.gz", write)
 
     # ---- flows
 

@@ -553,9 +553,8 @@ STIX_PATHS = {
 
 def write_stix_bundle(indicators: Indicators, path: Path) -> None:
     """One STIX 2.1 indicator object per indicator, written as a stream (a 1M bundle is
-    ~600 MB of JSON) to a temporary name, then renamed."""
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w") as out:
+    ~600 MB of JSON)."""
+    with open(path, "w") as out:
         out.write('{"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000000", ')
         out.write('"objects": [\n')
         for n, (kind, feed) in enumerate(zip(indicators.kinds, indicators.feed, strict=True)):
@@ -574,4 +573,3 @@ def write_stix_bundle(indicators: Indicators, path: Path) -> None:
             }
             out.write(("," if n else "") + json.dumps(obj) + "\n")
         out.write("]}\n")
-    tmp.replace(path)
