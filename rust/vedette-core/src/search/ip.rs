@@ -71,7 +71,7 @@ impl Ipv4Pass {
             // most of them before the rest is read.
             let ipv4 = &c.index.tables.ipv4;
             if let Some((end, addr)) = ipv4_at(hay, start, |slash16| ipv4.covers_in_slash16(slash16)) {
-                c.report(start, end, Kind::Ipv4, c.index.tables.ipv4.covering(addr));
+                c.report(start, end, Kind::Ipv4, ipv4.covering(addr));
                 self.from = end;
                 if c.done() {
                     return;

@@ -42,14 +42,10 @@ impl NamePass {
             // the run's. Without `..` the run's names all end at its last byte, and most
             // runs (numbers, most of all) end in a byte that ends no indicator.
             let last = hay[end - 1];
-            if last != b'.' && !ends.contains(last) {
-                let no_double_dot = match end <= chunk.end() && !double_dots {
-                    true => true,
-                    false => chunk.bits(&chunk.dot, seed, end).is_some_and(|dots| dots & dots >> 1 == 0),
-                };
-                if no_double_dot {
-                    continue;
-                }
+            let no_double_dot = (end <= chunk.end() && !double_dots)
+                || chunk.bits(&chunk.dot, seed, end).is_some_and(|dots| dots & dots >> 1 == 0);
+            if last != b'.' && !ends.contains(last) && no_double_dot {
+                continue;
             }
             let start = chunk.extent_start(hay, Class::Run, seed);
             // Most runs are one segment: no dot at either end, no two dots in a row.
