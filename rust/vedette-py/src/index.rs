@@ -158,12 +158,13 @@ impl PyIndex {
         self.inner.indicators().map(|record| convert::indicator(py, record)).collect()
     }
 
-    fn indicator(&self, py: Python<'_>, id: u32) -> PyResult<Indicator> {
+    fn indicator(&self, py: Python<'_>, id: u32) -> PyResult<Py<Indicator>> {
         let record = self
             .inner
             .get(id)
             .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err(format!("no indicator {id}")))?;
-        convert::indicator(py, record)
+        let mut one = self.indicators_of(py, &[record.id])?;
+        Ok(one.remove(0))
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
