@@ -170,3 +170,33 @@ proptest! {
         prop_assert_eq!(got, expected, "pad {:?} x {}, text {:?}", pad as char, pad_len, String::from_utf8_lossy(&text));
     }
 }
+
+/// A token cut by a chunk edge (the scan works on 1 KiB chunks) at each of its bytes: the
+/// part before the edge decides as much as the part after.
+#[test]
+fn tokens_cut_by_the_chunk_edge_agree_with_naive() {
+    let indicators = [
+        (Kind::Domain, "evil.example".to_string()),
+        (Kind::Hostname, "mail.bad.test".to_string()),
+        (Kind::Ipv4, "10.1.2.3".to_string()),
+        (Kind::Md5, "d41d8cd98f00b204e9800998ecf8427e".to_string()),
+    ];
+    let tokens = [
+        "evil.example..2026",
+        "x.evil.example.7",
+        "a.evil.example",
+        "mail.bad.test..a",
+        "-10.1.2.3-",
+        "10.1.2.3.4",
+        "D41D8CD98F00B204E9800998ECF8427E",
+    ];
+    for token in tokens {
+        for cut in 0..=token.len() {
+            let mut text = vec![b' '; 1024 - cut];
+            text.extend_from_slice(token.as_bytes());
+            text.extend_from_slice(b" end");
+            let (got, expected) = found(&indicators, &text);
+            assert_eq!(got, expected, "{token:?} cut after {cut} bytes");
+        }
+    }
+}

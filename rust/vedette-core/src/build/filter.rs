@@ -56,6 +56,12 @@ impl ByteSet {
     pub(crate) fn contains(&self, b: u8) -> bool {
         self.0[usize::from(b / 64)] & 1 << (b % 64) != 0
     }
+
+    /// Whether the set holds an ASCII digit.
+    #[inline]
+    pub(crate) fn has_digit(&self) -> bool {
+        self.0[0] & 0x3ff << b'0' != 0
+    }
 }
 
 const SEED: u64 = 0x243f_6a88_85a3_08d3;

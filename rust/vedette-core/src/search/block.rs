@@ -183,40 +183,70 @@ impl Chunk {
     /// all kept, since their pair may lie in the chunk before.
     pub(super) fn colon_pairs(&self) -> [u64; WORDS] {
         let mut out = [0; WORDS];
-        let mut previous = (0, 0);
+        // `reach` marks the bytes with a colon at most 1, then 3, then 5 bytes before and
+        // only `v6` bytes from it on; each step shifts in the bits of the word before at
+        // the same step.
+        let (mut colon_before, mut v6_before) = (0, 0);
+        let (mut reach1_before, mut reach3_before, mut reach5_before) = (0, 0, 0);
         for (w, out) in out.iter_mut().enumerate().take(self.words()) {
-            let colon = u128::from(self.colon[w]) << 64 | u128::from(previous.0);
-            let v6 = u128::from(self.v6[w]) << 64 | u128::from(previous.1);
-            let mut reach = colon;
-            for _ in 0..5 {
-                reach |= reach << 1 & v6;
-            }
-            *out = ((reach << 1 & colon) >> 64) as u64;
-            previous = (self.colon[w], self.v6[w]);
+            let (colon, v6) = (self.colon[w], self.v6[w]);
+            // Bytes that are `v6` with a `v6` byte before.
+            let v6_pairs = v6 & (v6 << 1 | v6_before >> 63);
+            let reach1 = colon | ((colon << 1 | colon_before >> 63) & v6);
+            let reach3 = reach1 | ((reach1 << 2 | reach1_before >> 62) & v6_pairs);
+            let reach5 = reach3 | ((reach3 << 2 | reach3_before >> 62) & v6_pairs);
+            *out = (reach5 << 1 | reach5_before >> 63) & colon;
+            (colon_before, v6_before) = (colon, v6);
+            (reach1_before, reach3_before, reach5_before) = (reach1, reach3, reach5);
         }
         out[0] |= self.colon[0] & 0x7f;
         out
     }
 
-    /// The first dot of every run of [`Class::Run`] bytes (the later dots of a run are
-    /// in the same token). A run that comes from the chunk before may give one more.
-    pub(super) fn first_dots(&self, text: &[u8]) -> [u64; WORDS] {
-        let before = self.base.checked_sub(1).and_then(|p| text.get(p));
-        let mut previous_run = u64::from(before.is_some_and(|&b| class::is(b, RUN)));
-        // A run from the chunk before is taken as having had no dot yet.
-        let mut carry = previous_run;
+    /// The last byte of every run of [`Class::Run`] bytes that holds a dot (of every run,
+    /// with `dotless`), where a name found in the run may end. With `skip_digit_ends`
+    /// the runs that end in a digit are left out: numbers, versions and addresses, most
+    /// runs of most logs, whose last byte ends no name when no key ends in a digit.
+    ///
+    /// A run that comes from the chunk before is taken as holding a dot, and its end is
+    /// kept whatever its last byte: what came before (a `..` perhaps) is not in the masks.
+    pub(super) fn name_run_ends(&self, text: &[u8], dotless: bool, skip_digit_ends: bool) -> [u64; WORDS] {
+        let is_run = |pos: usize| text.get(pos).is_some_and(|&b| class::is(b, RUN));
+        let words = self.words();
+        let mut previous_run = u64::from(self.base.checked_sub(1).is_some_and(is_run));
+        let mut carry = 0;
         let mut out = [0; WORDS];
-        for (w, out) in out.iter_mut().enumerate().take(self.words()) {
+        for (w, out) in out.iter_mut().enumerate().take(words) {
             let (run, dot) = (self.run[w], self.dot[w]);
-            let starts = run & !(run << 1 | previous_run);
+            let next_run = match w + 1 < words {
+                true => self.run[w + 1] & 1,
+                false => u64::from(is_run(self.base + 64 * (w + 1))),
+            };
+            let last = run & !(run >> 1 | next_run << 63);
             // From each start that is not a dot, carry through the bytes before the first
-            // dot; a start that is a dot is its run's first.
+            // dot: the bytes the carry clears are those with no dot before them in the run.
+            let starts = run & !(run << 1 | previous_run);
             let undotted = run & !dot;
             let (sum, c1) = undotted.overflowing_add(starts & !dot);
             let (sum, c2) = sum.overflowing_add(carry);
             carry = u64::from(c1 | c2);
-            *out = (sum | starts) & dot;
+            let dotted = match dotless {
+                true => run,
+                false => run & !(undotted & !sum),
+            };
+            let skipped = match skip_digit_ends {
+                true => self.digit[w],
+                false => 0,
+            };
+            *out = last & dotted & !skipped;
             previous_run = run >> 63;
+        }
+        if self.base > 0 && is_run(self.base - 1) {
+            let end = self.extent_end(text, Class::Run, self.base);
+            if end > self.base && end <= self.end() {
+                let offset = end - 1 - self.base;
+                out[offset / 64] |= 1 << (offset % 64);
+            }
         }
         out
     }

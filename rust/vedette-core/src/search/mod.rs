@@ -184,7 +184,6 @@ impl Index {
             let mut digests = text::DigestPass::default();
             let mut v6 = ip::Ipv6Pass::default();
             let mut v4 = ip::Ipv4Pass::default();
-            let mut names = text::NamePass::default();
             let mut base = 0;
             while base < haystack.len() && !c.done() {
                 let chunk = Chunk::new(haystack, base);
@@ -201,7 +200,7 @@ impl Index {
                     v4.scan(c, haystack, &chunk, &v6.literals);
                 }
                 if wants_names && !c.done() {
-                    names.scan(c, haystack, &chunk);
+                    text::scan_name_runs(c, haystack, &chunk);
                 }
                 base = chunk.end();
             }

@@ -16,50 +16,35 @@ const MAX_LOCAL_PART: usize = 256;
 /// `[A-Za-z0-9_.-]` and bytes >= 0x80.
 ///
 /// Every name, URL host and e-mail domain has a dot, so unless some indicator is a single
-/// label we look only at the runs around the dots: the bytes of dotless words are never
-/// touched.
-#[derive(Default)]
-pub(super) struct NamePass {
-    /// Where the last run looked at ended.
-    from: usize,
-}
-
-impl NamePass {
-    pub(super) fn scan(&mut self, c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk) {
-        let seeds = match c.index.tables.dotless_names {
-            true => chunk.run,
-            false => chunk.first_dots(hay),
+/// label we look only at the runs that hold one, from their last byte: the bytes of
+/// dotless words are never touched, and a run whose last byte ends no key is dropped
+/// without reading it (or, for the runs ending in a digit, before it is found).
+pub(super) fn scan_name_runs(c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk) {
+    let tables = &c.index.tables;
+    let ends = &tables.name_ends;
+    // Without `..`, a run's names all end at its last byte, and most runs (numbers,
+    // most of all) end in a byte that ends no indicator.
+    let skip_digit_ends = !ends.has_digit() && !chunk.has_double_dot();
+    let seeds = chunk.name_run_ends(hay, tables.dotless_names, skip_digit_ends);
+    for last in chunk.positions(&seeds) {
+        let end = last + 1;
+        let start = chunk.extent_start(hay, Class::Run, end);
+        let dots = chunk.bits(&chunk.dot, start, end);
+        let double_dot = match dots {
+            Some(dots) => dots & dots >> 1 != 0,
+            None => memchr::memmem::find(&hay[start..end], b"..").is_some(),
         };
-        let ends = &c.index.tables.name_ends;
-        let double_dots = chunk.has_double_dot();
-        for seed in chunk.positions(&seeds) {
-            if seed < self.from {
-                continue;
-            }
-            let end = chunk.extent_end(hay, Class::Run, seed);
-            self.from = end;
-            // The seed is the run's first dot (or byte), so the dots from it on are all of
-            // the run's. Without `..` the run's names all end at its last byte, and most
-            // runs (numbers, most of all) end in a byte that ends no indicator.
-            let last = hay[end - 1];
-            let no_double_dot = (end <= chunk.end() && !double_dots)
-                || chunk.bits(&chunk.dot, seed, end).is_some_and(|dots| dots & dots >> 1 == 0);
-            if last != b'.' && !ends.contains(last) && no_double_dot {
-                continue;
-            }
-            let start = chunk.extent_start(hay, Class::Run, seed);
-            // Most runs are one segment: no dot at either end, no two dots in a row.
-            let single_segment = match chunk.bits(&chunk.dot, start, end) {
-                Some(dots) => dots & (dots >> 1 | 1 | 1 << (end - start - 1)) == 0,
-                None => false,
-            };
-            match single_segment {
-                true => lookup_segment(c, hay, start, start, end, true, true),
-                false => scan_names(c, hay, start, end),
-            }
-            if c.done() {
-                return;
-            }
+        if hay[last] != b'.' && !ends.contains(hay[last]) && !double_dot {
+            continue;
+        }
+        // Most runs are one segment: no dot at either end, no two dots in a row.
+        let single_segment = dots.is_some_and(|dots| dots & (dots >> 1 | 1 | 1 << (end - start - 1)) == 0);
+        match single_segment {
+            true => lookup_segment(c, hay, start, start, end, true, true),
+            false => scan_names(c, hay, start, end),
+        }
+        if c.done() {
+            return;
         }
     }
 }

@@ -84,17 +84,26 @@ proptest! {
             }
         }
         prop_assert!(candidates.iter().all(|&d| text[d] == b'.' && digit(d - 1) && digit(d + 1)));
-        let firsts: Vec<usize> =
-            chunks(&text).flat_map(|chunk| chunk.positions(&chunk.first_dots(&text)).collect::<Vec<_>>()).collect();
         let run = |b: u8| class::is(b, RUN);
-        for d in (0..text.len()).filter(|&d| text[d] == b'.') {
-            let start = d - text[..d].iter().rev().take_while(|&&b| run(b)).count();
-            let first = !text[start..d].contains(&b'.');
-            if first {
-                prop_assert!(firsts.contains(&d), "dot at {}", d);
-            } else if firsts.contains(&d) {
-                prop_assert!(start < d / CHUNK * CHUNK, "dot at {}", d);
+        for (dotless, skip_digit_ends) in [(false, false), (false, true), (true, false)] {
+            let ends: Vec<usize> = chunks(&text)
+                .flat_map(|chunk| chunk.positions(&chunk.name_run_ends(&text, dotless, skip_digit_ends)).collect::<Vec<_>>())
+                .collect();
+            let mut expected = Vec::new();
+            let mut start = 0;
+            for (i, &b) in text.iter().enumerate() {
+                if !run(b) {
+                    start = i + 1;
+                } else if text.get(i + 1).is_none_or(|&b| !run(b)) {
+                    let dotted = dotless || text[start..=i].contains(&b'.');
+                    // A run that began in an earlier chunk is kept whatever it holds.
+                    let from_before = start < i / CHUNK * CHUNK;
+                    if from_before || (dotted && !(skip_digit_ends && b.is_ascii_digit())) {
+                        expected.push(i);
+                    }
+                }
             }
+            prop_assert_eq!(&ends, &expected, "dotless {} skip {}", dotless, skip_digit_ends);
         }
         let pairs: Vec<usize> =
             chunks(&text).flat_map(|chunk| chunk.positions(&chunk.colon_pairs()).collect::<Vec<_>>()).collect();
