@@ -78,7 +78,6 @@ impl Iterator for Positions<'_> {
 pub(super) enum Class {
     Run,
     V6,
-    Digit,
     Alnum,
 }
 
@@ -87,7 +86,6 @@ impl Class {
         match self {
             Class::Run => RUN,
             Class::V6 => V6,
-            Class::Digit => DIGIT,
             Class::Alnum => ALNUM,
         }
     }
@@ -107,25 +105,19 @@ impl Chunk {
             digit: [0; WORDS],
             alnum: [0; WORDS],
         };
-        let bytes = &text[base..base + len];
-        for (w, block) in bytes.chunks(64).enumerate() {
-            let masks = match block.try_into() {
-                Ok(block) => classify(block),
-                Err(_) => {
-                    // The tail: zero bytes belong to no class.
-                    let mut padded = [0u8; 64];
-                    padded[..block.len()].copy_from_slice(block);
-                    classify(&padded)
-                }
-            };
-            chunk.dot[w] = masks.dot;
-            chunk.colon[w] = masks.colon;
-            chunk.run[w] = masks.run;
-            chunk.v6[w] = masks.v6;
-            chunk.digit[w] = masks.digit;
-            chunk.alnum[w] = masks.alnum;
-        }
+        classify_into(&text[base..base + len], &mut chunk);
         chunk
+    }
+
+    /// Stores the masks of the 64-byte block `w`.
+    #[inline(always)]
+    fn set(&mut self, w: usize, masks: BlockMasks) {
+        self.dot[w] = masks.dot;
+        self.colon[w] = masks.colon;
+        self.run[w] = masks.run;
+        self.v6[w] = masks.v6;
+        self.digit[w] = masks.digit;
+        self.alnum[w] = masks.alnum;
     }
 
     fn words(&self) -> usize {
@@ -141,7 +133,6 @@ impl Chunk {
         match class {
             Class::Run => &self.run,
             Class::V6 => &self.v6,
-            Class::Digit => &self.digit,
             Class::Alnum => &self.alnum,
         }
     }
@@ -259,39 +250,46 @@ impl Chunk {
             .any(|(&word, &next)| word & (word >> 1 | next << 63) != 0)
     }
 
-    /// Where dotted quads may start, by their first dot: the dots after a run of digits
-    /// that starts where an address may (after a byte that is not `[A-Za-z0-9.]`) and
-    /// before another digit. A run that comes from the chunk before counts as starting
-    /// well, so the caller checks the start again.
-    pub(super) fn quad_candidates(&self, text: &[u8]) -> [u64; WORDS] {
-        let byte_is = |pos: Option<usize>, class: u8| {
-            pos.and_then(|p| text.get(p)).is_some_and(|&b| class::is(b, class))
+    /// Where dotted quads may start: the first digit of each run of one to three digits
+    /// that starts where an address may (after a byte that is not `[A-Za-z0-9.]`) and is
+    /// followed by `.`, another run of one to three digits, `.` and a digit. This turns
+    /// away most numbers that are not addresses (times, versions, decimals) before any
+    /// byte is read. Past the chunk the bytes are unknown, so a run near its end that
+    /// may go on as an address is kept.
+    pub(super) fn quad_starts(&self, text: &[u8]) -> [u64; WORDS] {
+        // `x` moved down by `k` bits, with the low bits of the word after coming in on top.
+        let down = |x: u64, after: u64, k: u32| x >> k | after << (64 - k);
+        let before = self.base.checked_sub(1).map(|p| text[p]);
+        let alnum_or_dot_before = u64::from(before.is_some_and(|b| class::is(b, ALNUM) || b == b'.'));
+        let ahead = match self.end() < text.len() {
+            true => u64::MAX,
+            false => 0,
         };
-        let words = self.words();
-        let before = self.base.checked_sub(1);
-        let mut previous_digit = u64::from(byte_is(before, DIGIT));
-        let mut previous_alnum_or_dot =
-            u64::from(byte_is(before, ALNUM) || before.is_some_and(|p| text[p] == b'.'));
-        // A run from the chunk before carries into this one as if it started well.
-        let mut carry = previous_digit;
+        // The `digit`, `follow` and `octet` masks of the word after, in this backward walk.
+        let mut after = (ahead, ahead, ahead);
         let mut out = [0; WORDS];
-        for (w, out) in out.iter_mut().enumerate().take(words) {
+        for w in (0..self.words()).rev() {
             let (digit, dot) = (self.digit[w], self.dot[w]);
-            let alnum_or_dot = self.alnum[w] | dot;
-            let starts = digit & !(digit << 1 | previous_digit);
-            let good_starts = starts & !(alnum_or_dot << 1 | previous_alnum_or_dot);
-            // Adding a run's first bit to the run carries through it to the byte after.
-            let (sum, c1) = digit.overflowing_add(good_starts);
-            let (sum, c2) = sum.overflowing_add(carry);
-            carry = u64::from(c1 | c2);
-            let after_good_runs = sum & !digit;
-            let next_digit = match w + 1 < words {
-                true => self.digit[w + 1] & 1,
-                false => u64::from(byte_is(Some(self.base + 64 * (w + 1)), DIGIT)),
+            let (digit_after, follow_after, octet_after) = after;
+            // A dot followed by a digit.
+            let follow = dot & down(digit, digit_after, 1);
+            // Runs of exactly one, two and three digits followed by `follow`, by their first
+            // byte (a longer run may show up by its later bytes, never by its first).
+            let digits_2 = digit & down(digit, digit_after, 1);
+            let one = digit & down(follow, follow_after, 1);
+            let two = digits_2 & down(follow, follow_after, 2);
+            let three = digits_2 & down(digit, digit_after, 2) & down(follow, follow_after, 3);
+            let octet = one | two | three;
+            let alnum_or_dot_previous = match w {
+                0 => alnum_or_dot_before,
+                _ => (self.alnum[w - 1] | self.dot[w - 1]) >> 63,
             };
-            *out = after_good_runs & dot & (digit >> 1 | next_digit << 63);
-            previous_digit = digit >> 63;
-            previous_alnum_or_dot = alnum_or_dot >> 63;
+            let starts = digit & !((self.alnum[w] | dot) << 1 | alnum_or_dot_previous);
+            out[w] = starts
+                & (one & down(octet, octet_after, 2)
+                    | two & down(octet, octet_after, 3)
+                    | three & down(octet, octet_after, 4));
+            after = (digit, follow, octet);
         }
         out
     }
@@ -381,20 +379,49 @@ impl Chunk {
     }
 }
 
-/// The masks of one block: with AVX-512 or AVX2 where the CPU has them (AVX2: every
-/// x86-64 CPU since 2015), from the class table otherwise.
+/// Fills `chunk` with the masks of `bytes` (its text), a block at a time.
+#[inline(always)]
+fn classify_blocks(bytes: &[u8], chunk: &mut Chunk, classify: impl Fn(&[u8; 64]) -> BlockMasks) {
+    let mut blocks = bytes.chunks_exact(64);
+    for (w, block) in blocks.by_ref().enumerate() {
+        chunk.set(w, classify(block.try_into().unwrap()));
+    }
+    let tail = blocks.remainder();
+    if !tail.is_empty() {
+        // Zero bytes belong to no class.
+        let mut padded = [0u8; 64];
+        padded[..tail.len()].copy_from_slice(tail);
+        chunk.set(bytes.len() / 64, classify(&padded));
+    }
+}
+
+/// The masks of a chunk: with AVX-512 or AVX2 where the CPU has them (AVX2: every x86-64
+/// CPU since 2015), from the class table otherwise. The feature test is made once per
+/// chunk, and the SIMD code inlined into one loop per instruction set.
 #[cfg(target_arch = "x86_64")]
-#[inline]
-fn classify(block: &[u8; 64]) -> BlockMasks {
+fn classify_into(bytes: &[u8], chunk: &mut Chunk) {
+    #[target_feature(enable = "avx512bw")]
+    fn avx512(bytes: &[u8], chunk: &mut Chunk) {
+        classify_blocks(bytes, chunk, |block| classify_avx512(block));
+    }
+    #[target_feature(enable = "avx2")]
+    fn avx2(bytes: &[u8], chunk: &mut Chunk) {
+        classify_blocks(bytes, chunk, |block| classify_avx2(block));
+    }
     if is_x86_feature_detected!("avx512bw") {
         // SAFETY: the CPU has AVX-512BW.
-        unsafe { classify_avx512(block) }
+        unsafe { avx512(bytes, chunk) }
     } else if is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2.
-        unsafe { classify_avx2(block) }
+        unsafe { avx2(bytes, chunk) }
     } else {
-        classify_bytes(block)
+        classify_blocks(bytes, chunk, classify_bytes);
     }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn classify_into(bytes: &[u8], chunk: &mut Chunk) {
+    classify_blocks(bytes, chunk, classify_bytes);
 }
 
 /// One 64-byte compare gives one mask: no movemask, no shifts.
@@ -478,9 +505,6 @@ fn classify_bytes(block: &[u8; 64]) -> BlockMasks {
     }
     masks
 }
-
-#[cfg(not(target_arch = "x86_64"))]
-use classify_bytes as classify;
 
 #[cfg(test)]
 mod tests;

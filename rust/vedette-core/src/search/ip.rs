@@ -41,26 +41,16 @@ impl Ipv6Pass {
     }
 }
 
-/// The IPv4 pass: every dotted quad outside an IPv6 literal, found from its first dot.
+/// The IPv4 pass: every dotted quad outside an IPv6 literal, found from its first digit.
 #[derive(Default)]
 pub(super) struct Ipv4Pass {
-    /// Where the last address found ended.
-    from: usize,
     /// The first IPv6 literal that does not end before the candidate.
     next_v6: usize,
 }
 
 impl Ipv4Pass {
     pub(super) fn scan(&mut self, c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk, v6: &[(usize, usize)]) {
-        for dot in chunk.positions(&chunk.quad_candidates(hay)) {
-            if dot < self.from {
-                continue;
-            }
-            let start = chunk.extent_start(hay, Class::Digit, dot);
-            // The masks vouch for the byte before a run that starts in this chunk.
-            if start < chunk.base && start > 0 && (is(hay[start - 1], ALNUM) || hay[start - 1] == b'.') {
-                continue;
-            }
+        for start in chunk.positions(&chunk.quad_starts(hay)) {
             while v6.get(self.next_v6).is_some_and(|&(_, e)| e <= start) {
                 self.next_v6 += 1;
             }
@@ -72,7 +62,6 @@ impl Ipv4Pass {
             let ipv4 = &c.index.tables.ipv4;
             if let Some((end, addr)) = ipv4_at(hay, start, |slash16| ipv4.covers_in_slash16(slash16)) {
                 c.report(start, end, Kind::Ipv4, ipv4.covering(addr));
-                self.from = end;
                 if c.done() {
                     return;
                 }
