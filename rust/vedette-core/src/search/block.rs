@@ -106,6 +106,7 @@ impl Chunk {
             alnum: [0; WORDS],
         };
         classify_into(&text[base..base + len], &mut chunk);
+        prefetch(&text[base + len..(base + 2 * CHUNK).min(text.len())]);
         chunk
     }
 
@@ -418,6 +419,23 @@ fn classify_into(bytes: &[u8], chunk: &mut Chunk) {
         classify_blocks(bytes, chunk, classify_bytes);
     }
 }
+
+/// Asks for `bytes` (the next chunk) to be brought into the cache while this one is
+/// scanned. The hardware prefetchers stop at each 4 KiB page, and a chunk's token work
+/// leaves them too few misses to start again in time: without this the loads of the
+/// text stalled for a tenth of a scan of a large buffer.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn prefetch(bytes: &[u8]) {
+    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+    for line in bytes.chunks(64) {
+        // SAFETY: SSE is part of x86-64, and a prefetch reads nothing the program sees.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn prefetch(_: &[u8]) {}
 
 #[cfg(not(target_arch = "x86_64"))]
 fn classify_into(bytes: &[u8], chunk: &mut Chunk) {
