@@ -184,9 +184,10 @@ impl Index {
             let mut digests = text::DigestPass::default();
             let mut v6 = ip::Ipv6Pass::default();
             let mut v4 = ip::Ipv4Pass::default();
+            let mut chunk = Chunk::default();
             let mut base = 0;
             while base < haystack.len() && !c.done() {
-                let chunk = Chunk::new(haystack, base);
+                chunk.load(haystack, base);
                 if wants_digests {
                     digests.scan(c, haystack, &chunk);
                 }

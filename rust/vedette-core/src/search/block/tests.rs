@@ -38,7 +38,8 @@ fn simd_classes_equal_the_class_table() {
     let text = blocks.concat();
     let text = &text[..text.len() - 5];
     for base in (0..text.len()).step_by(CHUNK) {
-        let chunk = Chunk::new(text, base);
+        let mut chunk = Chunk::default();
+        chunk.load(text, base);
         for w in 0..chunk.words() {
             let at = base + 64 * w;
             let mut block = [0u8; 64];
@@ -64,7 +65,11 @@ fn text() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn chunks(text: &[u8]) -> impl Iterator<Item = Chunk> + '_ {
-    (0..text.len()).step_by(CHUNK).map(|base| Chunk::new(text, base))
+    (0..text.len()).step_by(CHUNK).map(|base| {
+        let mut chunk = Chunk::default();
+        chunk.load(text, base);
+        chunk
+    })
 }
 
 proptest! {
