@@ -44,15 +44,45 @@ pub(super) struct Chunk {
     pub alnum: [u64; WORDS],
 }
 
-/// The set bits of a mask, as positions in the text.
-pub(super) struct Positions<'a> {
-    words: &'a [u64; WORDS],
+/// The seeds of one pass over a chunk: a mask per word, and a bit per word that has any,
+/// set as the masks are made, so that iterating skips the empty words without a branch
+/// on each.
+pub(super) struct Seeds {
     base: usize,
-    /// One bit per word with bits not yet visited: sparse masks skip their empty words
-    /// without a branch on each.
+    bits: [u64; WORDS],
+    nonzero: u32,
+}
+
+impl Seeds {
+    fn new(chunk: &Chunk) -> Seeds {
+        Seeds { base: chunk.base, bits: [0; WORDS], nonzero: 0 }
+    }
+
+    #[inline(always)]
+    fn set(&mut self, w: usize, bits: u64) {
+        self.bits[w] = bits;
+        self.nonzero |= u32::from(bits != 0) << w;
+    }
+
+    /// The seed at `offset` from the chunk's start.
+    fn add(&mut self, offset: usize) {
+        let w = offset / 64;
+        self.set(w, self.bits[w] | 1 << (offset % 64));
+    }
+
+    /// The positions of the seeds in the text, in order.
+    pub(super) fn positions(&self) -> Positions<'_> {
+        Positions { seeds: self, nonzero: self.nonzero, word: 0, rest: 0 }
+    }
+}
+
+/// The positions of a pass's seeds in the text.
+pub(super) struct Positions<'a> {
+    seeds: &'a Seeds,
+    /// The words with seeds not yet visited.
     nonzero: u32,
     word: usize,
-    /// The bits of `words[word]` not yet returned.
+    /// The bits of `seeds.bits[word]` not yet returned.
     rest: u64,
 }
 
@@ -67,11 +97,11 @@ impl Iterator for Positions<'_> {
             }
             self.word = self.nonzero.trailing_zeros() as usize;
             self.nonzero &= self.nonzero - 1;
-            self.rest = self.words[self.word];
+            self.rest = self.seeds.bits[self.word];
         }
         let bit = self.rest.trailing_zeros() as usize;
         self.rest &= self.rest - 1;
-        Some(self.base + self.word * 64 + bit)
+        Some(self.seeds.base + self.word * 64 + bit)
     }
 }
 
@@ -131,21 +161,14 @@ impl Chunk {
         }
     }
 
-    /// The positions in the text of the set bits of `mask`, in order.
-    pub(super) fn positions<'a>(&self, mask: &'a [u64; WORDS]) -> Positions<'a> {
-        let nonzero =
-            mask[..self.words()].iter().rev().fold(0, |bits, &word| bits << 1 | u32::from(word != 0));
-        Positions { words: mask, base: self.base, nonzero, word: 0, rest: 0 }
-    }
-
     /// Where to look for digests: the positions `31 (mod 32)` (bits 31 and 63 of each
     /// word, as chunks start at multiples of 64) inside a run of 32 alphanumerics or
     /// more, or one that may be, where the run reaches past what the chunk shows. Every
     /// such run covers one of these positions.
-    pub(super) fn alnum_probes(&self) -> [u64; WORDS] {
+    pub(super) fn alnum_probes(&self) -> Seeds {
         let words = self.words();
-        let mut out = [0; WORDS];
-        for (w, out) in out.iter_mut().enumerate().take(words) {
+        let mut out = Seeds::new(self);
+        for w in 0..words {
             let word = self.alnum[w];
             // Past the chunk, assume the run goes on: the extents will tell.
             let next = if w + 1 < words { self.alnum[w + 1] } else { u64::MAX };
@@ -157,7 +180,7 @@ impl Chunk {
             let down = (!word).leading_zeros();
             let on = (!next).trailing_zeros();
             let at_63 = u64::from(down > 0 && down + on >= 32);
-            *out = at_31 << 31 | at_63 << 63;
+            out.set(w, at_31 << 31 | at_63 << 63);
         }
         out
     }
@@ -166,25 +189,29 @@ impl Chunk {
     /// between: every IPv6 literal has such a pair, and most colons in text (`"key":1`,
     /// `host:port`, times) are not in one. The colons in the first bytes of the chunk are
     /// all kept, since their pair may lie in the chunk before.
-    pub(super) fn colon_pairs(&self) -> [u64; WORDS] {
-        let mut out = [0; WORDS];
+    pub(super) fn colon_pairs(&self) -> Seeds {
+        let mut out = Seeds::new(self);
         // `reach` marks the bytes with a colon at most 1, then 3, then 5 bytes before and
         // only `v6` bytes from it on; each step shifts in the bits of the word before at
         // the same step.
         let (mut colon_before, mut v6_before) = (0, 0);
         let (mut reach1_before, mut reach3_before, mut reach5_before) = (0, 0, 0);
-        for (w, out) in out.iter_mut().enumerate().take(self.words()) {
+        for w in 0..self.words() {
             let (colon, v6) = (self.colon[w], self.v6[w]);
             // Bytes that are `v6` with a `v6` byte before.
             let v6_pairs = v6 & (v6 << 1 | v6_before >> 63);
             let reach1 = colon | ((colon << 1 | colon_before >> 63) & v6);
             let reach3 = reach1 | ((reach1 << 2 | reach1_before >> 62) & v6_pairs);
             let reach5 = reach3 | ((reach3 << 2 | reach3_before >> 62) & v6_pairs);
-            *out = (reach5 << 1 | reach5_before >> 63) & colon;
+            // The colons in the first bytes of the chunk are all kept.
+            let first = match w {
+                0 => colon & 0x7f,
+                _ => 0,
+            };
+            out.set(w, (reach5 << 1 | reach5_before >> 63) & colon | first);
             (colon_before, v6_before) = (colon, v6);
             (reach1_before, reach3_before, reach5_before) = (reach1, reach3, reach5);
         }
-        out[0] |= self.colon[0] & 0x7f;
         out
     }
 
@@ -195,13 +222,13 @@ impl Chunk {
     ///
     /// A run that comes from the chunk before is taken as holding a dot, and its end is
     /// kept whatever its last byte: what came before (a `..` perhaps) is not in the masks.
-    pub(super) fn name_run_ends(&self, text: &[u8], dotless: bool, skip_digit_ends: bool) -> [u64; WORDS] {
+    pub(super) fn name_run_ends(&self, text: &[u8], dotless: bool, skip_digit_ends: bool) -> Seeds {
         let is_run = |pos: usize| text.get(pos).is_some_and(|&b| class::is(b, RUN));
         let words = self.words();
         let mut previous_run = u64::from(self.base.checked_sub(1).is_some_and(is_run));
         let mut carry = 0;
-        let mut out = [0; WORDS];
-        for (w, out) in out.iter_mut().enumerate().take(words) {
+        let mut out = Seeds::new(self);
+        for w in 0..words {
             let (run, dot) = (self.run[w], self.dot[w]);
             let next_run = match w + 1 < words {
                 true => self.run[w + 1] & 1,
@@ -223,14 +250,13 @@ impl Chunk {
                 true => self.digit[w],
                 false => 0,
             };
-            *out = last & dotted & !skipped;
+            out.set(w, last & dotted & !skipped);
             previous_run = run >> 63;
         }
         if self.base > 0 && is_run(self.base - 1) {
             let end = self.extent_end(text, Class::Run, self.base);
             if end > self.base && end <= self.end() {
-                let offset = end - 1 - self.base;
-                out[offset / 64] |= 1 << (offset % 64);
+                out.add(end - 1 - self.base);
             }
         }
         out
@@ -250,7 +276,7 @@ impl Chunk {
     /// away most numbers that are not addresses (times, versions, decimals) before any
     /// byte is read. Past the chunk the bytes are unknown, so a run near its end that
     /// may go on as an address is kept.
-    pub(super) fn quad_starts(&self, text: &[u8]) -> [u64; WORDS] {
+    pub(super) fn quad_starts(&self, text: &[u8]) -> Seeds {
         // `x` moved down by `k` bits, with the low bits of the word after coming in on top.
         let down = |x: u64, after: u64, k: u32| x >> k | after << (64 - k);
         let before = self.base.checked_sub(1).map(|p| text[p]);
@@ -261,7 +287,7 @@ impl Chunk {
         };
         // The `digit`, `follow` and `octet` masks of the word after, in this backward walk.
         let mut after = (ahead, ahead, ahead);
-        let mut out = [0; WORDS];
+        let mut out = Seeds::new(self);
         for w in (0..self.words()).rev() {
             let (digit, dot) = (self.digit[w], self.dot[w]);
             let (digit_after, follow_after, octet_after) = after;
@@ -279,10 +305,10 @@ impl Chunk {
                 _ => (self.alnum[w - 1] | self.dot[w - 1]) >> 63,
             };
             let starts = digit & !((self.alnum[w] | dot) << 1 | alnum_or_dot_previous);
-            out[w] = starts
-                & (one & down(octet, octet_after, 2)
-                    | two & down(octet, octet_after, 3)
-                    | three & down(octet, octet_after, 4));
+            let quads = one & down(octet, octet_after, 2)
+                | two & down(octet, octet_after, 3)
+                | three & down(octet, octet_after, 4);
+            out.set(w, starts & quads);
             after = (digit, follow, octet);
         }
         out

@@ -18,7 +18,7 @@ pub(super) struct Ipv6Pass {
 
 impl Ipv6Pass {
     pub(super) fn scan(&mut self, c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk) {
-        for colon in chunk.positions(&chunk.colon_pairs()) {
+        for colon in chunk.colon_pairs().positions() {
             if colon < self.from {
                 continue;
             }
@@ -50,7 +50,7 @@ pub(super) struct Ipv4Pass {
 
 impl Ipv4Pass {
     pub(super) fn scan(&mut self, c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk, v6: &[(usize, usize)]) {
-        for start in chunk.positions(&chunk.quad_starts(hay)) {
+        for start in chunk.quad_starts(hay).positions() {
             while v6.get(self.next_v6).is_some_and(|&(_, e)| e <= start) {
                 self.next_v6 += 1;
             }

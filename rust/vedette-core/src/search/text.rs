@@ -26,7 +26,7 @@ pub(super) fn scan_name_runs(c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk) {
     // most of all) end in a byte that ends no indicator.
     let skip_digit_ends = !ends.has_digit() && !chunk.has_double_dot();
     let seeds = chunk.name_run_ends(hay, tables.dotless_names, skip_digit_ends);
-    for last in chunk.positions(&seeds) {
+    for last in seeds.positions() {
         let end = last + 1;
         let start = chunk.extent_start(hay, Class::Run, end);
         let dots = chunk.bits(&chunk.dot, start, end);
@@ -62,7 +62,7 @@ pub(super) struct DigestPass {
 impl DigestPass {
     pub(super) fn scan(&mut self, c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk) {
         let tables = &c.index.tables;
-        for probe in chunk.positions(&chunk.alnum_probes()) {
+        for probe in chunk.alnum_probes().positions() {
             if probe < self.from {
                 continue;
             }
