@@ -36,6 +36,9 @@ pub struct Index {
     /// Entries none of whose records has a validity window: valid at any time, so a hit
     /// on them needs no look at their records.
     pub(crate) timeless: Vec<bool>,
+    /// Whether some record has a validity window: if none has, every time gives the same
+    /// answers.
+    windowed: bool,
     pub(crate) tables: Tables,
 }
 
@@ -82,7 +85,8 @@ impl Index {
 
     fn assemble(entries: Vec<Entry>, tables: Tables, columns: RecordColumns) -> Index {
         let RecordColumns { starts, entry, metas, timeless } = columns;
-        Index { entries, record_starts: starts, record_entry: entry, metas, timeless, tables }
+        let windowed = !timeless.iter().all(|&timeless| timeless);
+        Index { entries, record_starts: starts, record_entry: entry, metas, timeless, windowed, tables }
     }
 
     /// The number of distinct `(kind, value)` entries.
@@ -92,6 +96,12 @@ impl Index {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Whether some record has a validity window, so that the time of a search matters.
+    /// Callers that default it to now can skip reading the clock when it does not.
+    pub fn has_validity_windows(&self) -> bool {
+        self.windowed
     }
 
     /// The number of indicator records (an entry has one per source that gave it).

@@ -47,11 +47,13 @@ pub(crate) fn timestamp(value: &Bound<'_, PyAny>) -> Result<Timestamp> {
     Ok((days * 86_400 + seconds) * 1_000_000 + micros)
 }
 
-/// `at`, or now when `None`.
-pub(crate) fn at(value: Option<&Bound<'_, PyAny>>) -> Result<Timestamp> {
+/// `at`, or now when `None`. The clock is read only when the time can change the answer:
+/// reading it cost a sixth of a call on a log line.
+pub(crate) fn at(value: Option<&Bound<'_, PyAny>>, index: &vedette_core::Index) -> Result<Timestamp> {
     match value {
         Some(value) if !value.is_none() => timestamp(value),
-        _ => Ok(vedette_core::now()),
+        _ if index.has_validity_windows() => Ok(vedette_core::now()),
+        _ => Ok(Timestamp::default()),
     }
 }
 

@@ -7,7 +7,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyString};
+use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyList, PyString};
 
 use crate::convert::{self, Indicator};
 use crate::errors::Result;
@@ -114,8 +114,13 @@ impl PyIndex {
 #[pymethods]
 impl PyIndex {
     #[pyo3(signature = (data, *, at=None))]
-    fn find(&self, py: Python<'_>, data: Haystack, at: Option<&Bound<'_, PyAny>>) -> Result<Vec<Match>> {
-        let at = convert::at(at)?;
+    fn find<'py>(
+        &self,
+        py: Python<'py>,
+        data: Haystack,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> Result<Bound<'py, PyList>> {
+        let at = convert::at(at, &self.inner)?;
         let index = &self.inner;
         let matches = detach_if_long(py, data.bytes().len(), || {
             let mut matches = index.find(data.bytes(), at);
@@ -124,20 +129,18 @@ impl PyIndex {
             }
             matches
         });
-        let convert = |m: vedette_core::Match<'_>| -> PyResult<Match> {
-            Ok(Match {
-                start: m.start,
-                end: m.end,
-                kind: m.kind.as_str(),
-                indicators: self.indicators_of(py, m.indicators)?,
-            })
-        };
-        Ok(matches.iter().map(convert).collect::<PyResult<_>>()?)
+        // Appended one by one: most lines have no match, and an empty list is all they cost.
+        let list = PyList::empty(py);
+        for m in matches.iter() {
+            let indicators = self.indicators_of(py, m.indicators)?;
+            list.append(Match { start: m.start, end: m.end, kind: m.kind.as_str(), indicators })?;
+        }
+        Ok(list)
     }
 
     #[pyo3(signature = (data, *, at=None))]
     fn is_match(&self, py: Python<'_>, data: Haystack, at: Option<&Bound<'_, PyAny>>) -> Result<bool> {
-        let at = convert::at(at)?;
+        let at = convert::at(at, &self.inner)?;
         Ok(detach_if_long(py, data.bytes().len(), || self.inner.is_match(data.bytes(), at)))
     }
 
@@ -149,7 +152,7 @@ impl PyIndex {
         kind: Option<&str>,
         at: Option<&Bound<'_, PyAny>>,
     ) -> Result<Vec<Py<Indicator>>> {
-        let (kind, at) = (convert::kind(kind)?, convert::at(at)?);
+        let (kind, at) = (convert::kind(kind)?, convert::at(at, &self.inner)?);
         let ids = py.detach(|| self.inner.lookup(value, kind, at))?;
         Ok(self.indicators_of(py, &ids)?)
     }
@@ -188,7 +191,7 @@ impl PyIndex {
         addresses: PyReadonlyArray1<'py, u32>,
         at: Option<&Bound<'py, PyAny>>,
     ) -> Result<Bound<'py, PyArray1<bool>>> {
-        let at = convert::at(at)?;
+        let at = convert::at(at, &self.inner)?;
         let addresses = addresses.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
         let mask = py.detach(|| {
             let mut mask = vec![false; addresses.len()];
@@ -205,7 +208,7 @@ impl PyIndex {
         addresses: PyReadonlyArray2<'py, u8>,
         at: Option<&Bound<'py, PyAny>>,
     ) -> Result<Bound<'py, PyArray1<bool>>> {
-        let at = convert::at(at)?;
+        let at = convert::at(at, &self.inner)?;
         let bytes = addresses.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
         if addresses.shape()[1] != 16 {
             return Err(PyValueError::new_err("IPv6 addresses are an (n, 16) uint8 array").into());
@@ -229,7 +232,7 @@ impl PyIndex {
         dst: PyReadonlyArray1<'py, u32>,
         at: Option<&Bound<'py, PyAny>>,
     ) -> Result<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
-        let at = convert::at(at)?;
+        let at = convert::at(at, &self.inner)?;
         let (src, dst) = (src.as_slice(), dst.as_slice());
         let (src, dst) = (
             src.map_err(|e| PyValueError::new_err(e.to_string()))?,
