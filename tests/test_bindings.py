@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -69,6 +69,23 @@ def test_validity_window_is_honoured() -> None:
     [i] = index.indicators()
     assert i.valid_from == datetime(2026, 1, 1, tzinfo=timezone.utc)
     assert i.valid_until == datetime(2027, 1, 1, tzinfo=timezone.utc)
+
+
+def test_time_defaults_to_now() -> None:
+    now = datetime.now(timezone.utc)
+    day = timedelta(days=1)
+    index = build(
+        ("expired.example", {"valid_until": now - day}),
+        ("current.example", {"valid_from": now - day, "valid_until": now + day}),
+    )
+    text = "expired.example current.example"
+
+    def found(**at: datetime) -> list[str]:
+        return [i.value for m in index.find(text, **at) for i in m.indicators]
+
+    assert found() == ["current.example"]
+    assert found(at=now - 2 * day) == ["expired.example"]
+    assert index.is_match("current.example") and not index.is_match("expired.example")
 
 
 def test_lookup_walks_parents_and_networks() -> None:
