@@ -180,6 +180,8 @@ fn tokens_cut_by_the_chunk_edge_agree_with_naive() {
         (Kind::Hostname, "mail.bad.test".to_string()),
         (Kind::Ipv4, "10.1.2.3".to_string()),
         (Kind::Md5, "d41d8cd98f00b204e9800998ecf8427e".to_string()),
+        (Kind::Ipv6, "2001:db8:1:2:3:4:5:6".to_string()),
+        (Kind::Ipv6, "::1".to_string()),
     ];
     let tokens = [
         "evil.example..2026",
@@ -190,13 +192,34 @@ fn tokens_cut_by_the_chunk_edge_agree_with_naive() {
         "10.1.2.3.4",
         "D41D8CD98F00B204E9800998ECF8427E",
     ];
-    for token in tokens {
-        for cut in 0..=token.len() {
+    fn cut_at_every_byte(token: &str) -> impl Iterator<Item = (usize, Vec<u8>)> + '_ {
+        (0..=token.len()).map(move |cut| {
             let mut text = vec![b' '; 1024 - cut];
             text.extend_from_slice(token.as_bytes());
             text.extend_from_slice(b" end");
+            (cut, text)
+        })
+    }
+    for token in tokens {
+        for (cut, text) in cut_at_every_byte(token) {
             let (got, expected) = found(&indicators, &text);
             assert_eq!(got, expected, "{token:?} cut after {cut} bytes");
+        }
+    }
+    // The reference knows no IPv6: these spans are the literal's, from the token's start.
+    for (token, start, end, value) in [
+        ("[2001:db8:1:2:3:4:5:6]:443", 1, 21, "2001:db8:1:2:3:4:5:6"),
+        ("::1", 0, 3, "::1"),
+        ("x:0:0:0:0:0:0:0:1", 2, 17, "::1"),
+    ] {
+        for (cut, text) in cut_at_every_byte(token) {
+            let at = 1024 - cut;
+            let (got, _) = found(&indicators, &text);
+            assert_eq!(
+                got,
+                [(at + start, at + end, Kind::Ipv6, vec![value.to_string()])],
+                "{token:?} cut after {cut}"
+            );
         }
     }
 }
