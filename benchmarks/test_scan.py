@@ -8,6 +8,7 @@ vedette; see peers.py for what "correct" means for a peer without token boundari
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -224,3 +225,22 @@ def test_scan_real(benchmark: Any, real: Real, library: str) -> None:
     benchmark.extra_info["bytes"] = len(data)
     benchmark.extra_info["indicators"] = len(real.index)
     record_rate(benchmark, len(data) / 1e6, "MB/s")
+
+
+def test_scan_real_collector_on(benchmark: Any, real: Real) -> None:
+    """`scan real` for vedette as a script runs it, with Python's cycle collector on (the
+    documented command turns it off around each round): the hundred thousand match
+    objects of one call must not set the collector traversing them."""
+    benchmark.group = "scan real"
+    find = real.index.find
+
+    def find_collector_on(data: bytes) -> list[Any]:
+        gc.enable()
+        return find(data)
+
+    matches = benchmark.pedantic(find_collector_on, (real.data,), rounds=5)
+    found = peers.to_lines(peers.vedette_hits(matches), real.line_starts)
+    benchmark.extra_info["correct"] = found == real.vedette_lines
+    benchmark.extra_info["bytes"] = len(real.data)
+    record_rate(benchmark, len(real.data) / 1e6, "MB/s")
+    assert benchmark.extra_info["correct"]

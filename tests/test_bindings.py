@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -167,3 +168,13 @@ def test_real_warninglist_suppresses_a_real_false_positive(data) -> None:
     # Each list is counted under its own name; the phishing list holds no RFC 1918 value.
     assert suppressed["Top 10K most-used sites from Tranco"] > 0
     assert suppressed["List of RFC 1918 CIDR blocks"] == 0
+
+
+def test_matches_stay_out_of_the_cycle_collector() -> None:
+    # A scan of real logs returns a hundred thousand of them: tracked, they set the
+    # collector traversing them again and again.
+    index = vedette.compile(["evil.example", "10.0.0.0/8"])
+    matches = index.find(b"evil.example 10.1.2.3 " * 1000)
+    assert len(matches) == 2000
+    assert not any(gc.is_tracked(m) for m in matches)
+    assert matches[0].indicators[0].value == "evil.example"
