@@ -1,34 +1,22 @@
 //! The scan's first pass: byte-class bitmasks of the text, 64 bytes per `u64` (bit `i` is
-//! byte `i`), computed with SIMD compares (AVX-512 or AVX2), the way simdjson's first
-//! stage finds structural characters.
+//! byte `i`), computed with SIMD compares ([`classify`]), the way simdjson's first stage
+//! finds structural characters.
 //!
 //! From those, a few word operations per 64 bytes give the seeds of each token pass: the
-//! first dot of each run, the first dot of each digit run that may start an address
-//! (carry propagation through the run, as simdjson finds string ends), colons with another
-//! colon near them, positions inside runs of 32 alphanumerics. The passes then never walk
-//! the text byte by byte: they iterate over the seeds and find a token's extent with one
-//! count of leading or trailing ones. Only where a token crosses the edge of a chunk do
-//! they fall back to the byte-class table.
+//! last byte of each run that holds a dot (carry propagation through the run, as simdjson
+//! finds string ends), the first digit of each run shaped like the start of a dotted quad,
+//! colons with another colon near them, positions inside runs of 32 alphanumerics. The
+//! passes then never walk the text byte by byte: they iterate over the seeds and find a
+//! token's extent with one count of leading or trailing ones. Only where a token crosses
+//! the edge of a chunk do they fall back to the byte-class table.
 
-use super::class::{self, ALNUM, DIGIT, RUN, V6};
+use self::classify::{classify_into, BlockMasks};
+use super::class::{self, ALNUM, RUN, V6};
 
 /// Bytes of text per chunk: its masks (6 × 128 bytes) stay in L1, and a one-line call
 /// classifies only the words it covers.
 pub(super) const CHUNK: usize = 1024;
 const WORDS: usize = CHUNK / 64;
-
-/// The class masks of one 64-byte block.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct BlockMasks {
-    dot: u64,
-    colon: u64,
-    /// [`class::RUN`]: host-name bytes and dots.
-    run: u64,
-    /// [`class::V6`]: hex digits, `:` and `.`.
-    v6: u64,
-    digit: u64,
-    alnum: u64,
-}
 
 /// Masks over `text[base..base + len]`. The words past `len` may hold an earlier chunk's
 /// masks: every reader stops at `len`.
@@ -399,59 +387,6 @@ impl Chunk {
     }
 }
 
-/// Fills `chunk` with the masks of `bytes` (its text), a block at a time.
-#[inline(always)]
-fn classify_blocks(bytes: &[u8], chunk: &mut Chunk, classify: impl Fn(&[u8; 64]) -> BlockMasks) {
-    let mut blocks = bytes.chunks_exact(64);
-    for (w, block) in blocks.by_ref().enumerate() {
-        chunk.set(w, classify(block.try_into().unwrap()));
-    }
-    let tail = blocks.remainder();
-    if !tail.is_empty() {
-        // Zero bytes belong to no class.
-        let mut padded = [0u8; 64];
-        padded[..tail.len()].copy_from_slice(tail);
-        chunk.set(bytes.len() / 64, classify(&padded));
-    }
-}
-
-/// The masks of a chunk: with AVX-512 or AVX2 where the CPU has them (AVX2: every x86-64
-/// CPU since 2015), from the class table otherwise. The feature test is made once per
-/// chunk, and the SIMD code inlined into one loop per instruction set.
-#[cfg(target_arch = "x86_64")]
-fn classify_into(bytes: &[u8], chunk: &mut Chunk) {
-    #[target_feature(enable = "avx512bw")]
-    fn avx512(bytes: &[u8], chunk: &mut Chunk) {
-        use std::arch::x86_64::_mm512_maskz_loadu_epi8;
-        let mut blocks = bytes.chunks_exact(64);
-        for (w, block) in blocks.by_ref().enumerate() {
-            chunk.set(w, classify_avx512(block.try_into().unwrap()));
-        }
-        let tail = blocks.remainder();
-        if !tail.is_empty() {
-            // A masked load, not a copy to a padded block: a 64-byte load of bytes just
-            // stored in pieces waits for the stores, which cost a short text a tenth of
-            // its scan.
-            // SAFETY: the lanes past `tail` are masked off: never read, so never a fault.
-            let v = unsafe { _mm512_maskz_loadu_epi8(u64::MAX >> (64 - tail.len()), tail.as_ptr().cast()) };
-            chunk.set(bytes.len() / 64, classify_avx512_vector(v));
-        }
-    }
-    #[target_feature(enable = "avx2")]
-    fn avx2(bytes: &[u8], chunk: &mut Chunk) {
-        classify_blocks(bytes, chunk, |block| classify_avx2(block));
-    }
-    if is_x86_feature_detected!("avx512bw") {
-        // SAFETY: the CPU has AVX-512BW.
-        unsafe { avx512(bytes, chunk) }
-    } else if is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        unsafe { avx2(bytes, chunk) }
-    } else {
-        classify_blocks(bytes, chunk, classify_bytes);
-    }
-}
-
 /// Asks for `bytes` (the next chunk) to be brought into the cache while this one is
 /// scanned. The hardware prefetchers stop at each 4 KiB page, and a chunk's token work
 /// leaves them too few misses to start again in time: without this the loads of the
@@ -469,97 +404,6 @@ fn prefetch(bytes: &[u8]) {
 #[cfg(not(target_arch = "x86_64"))]
 fn prefetch(_: &[u8]) {}
 
-#[cfg(not(target_arch = "x86_64"))]
-fn classify_into(bytes: &[u8], chunk: &mut Chunk) {
-    classify_blocks(bytes, chunk, classify_bytes);
-}
-
-/// One 64-byte compare gives one mask: no movemask, no shifts.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512bw")]
-fn classify_avx512(block: &[u8; 64]) -> BlockMasks {
-    // SAFETY: an unaligned load of the 64 bytes of `block`.
-    classify_avx512_vector(unsafe { std::arch::x86_64::_mm512_loadu_si512(block.as_ptr().cast()) })
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512bw")]
-fn classify_avx512_vector(v: std::arch::x86_64::__m512i) -> BlockMasks {
-    use std::arch::x86_64::*;
-    let splat = |b: u8| _mm512_set1_epi8(b as i8);
-    let is = |b: u8| _mm512_cmpeq_epi8_mask(v, splat(b));
-    // `x - from <= span`, unsigned: `x` in `from..=from + span`.
-    let within = |x, from: u8, span: u8| _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, splat(from)), splat(span));
-    let dot = is(b'.');
-    let colon = is(b':');
-    let digit = within(v, b'0', 9);
-    // `b | 0x20` is in `a..=z` exactly for ASCII letters.
-    let lower = _mm512_or_si512(v, splat(0x20));
-    let letter = within(lower, b'a', 25);
-    let hex_letter = within(lower, b'a', 5);
-    let alnum = digit | letter;
-    // Bytes >= 0x80 are run bytes too: their sign bit is set.
-    let high = _mm512_movepi8_mask(v);
-    BlockMasks {
-        dot,
-        colon,
-        run: alnum | dot | is(b'-') | is(b'_') | high,
-        v6: digit | hex_letter | colon | dot,
-        digit,
-        alnum,
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn classify_avx2(block: &[u8; 64]) -> BlockMasks {
-    use std::arch::x86_64::*;
-    let splat = |b: u8| _mm256_set1_epi8(b as i8);
-    // `x <= limit`, unsigned, bytewise.
-    let at_most = |x, limit| _mm256_cmpeq_epi8(_mm256_min_epu8(x, splat(limit)), x);
-    let bits = |m| _mm256_movemask_epi8(m) as u32 as u64;
-    let mut masks = BlockMasks::default();
-    for (half, bytes) in block.chunks_exact(32).enumerate() {
-        // SAFETY: an unaligned load of the 32 bytes of `bytes`.
-        let v = unsafe { _mm256_loadu_si256(bytes.as_ptr().cast()) };
-        let dot = _mm256_cmpeq_epi8(v, splat(b'.'));
-        let colon = _mm256_cmpeq_epi8(v, splat(b':'));
-        let digit = at_most(_mm256_sub_epi8(v, splat(b'0')), 9);
-        // `b | 0x20` is in `a..=z` exactly for ASCII letters.
-        let letter_offset = _mm256_sub_epi8(_mm256_or_si256(v, splat(0x20)), splat(b'a'));
-        let letter = at_most(letter_offset, 25);
-        let hex_letter = at_most(letter_offset, 5);
-        let dash = _mm256_cmpeq_epi8(v, splat(b'-'));
-        let underscore = _mm256_cmpeq_epi8(v, splat(b'_'));
-        let alnum = _mm256_or_si256(digit, letter);
-        let run = _mm256_or_si256(_mm256_or_si256(alnum, dot), _mm256_or_si256(dash, underscore));
-        let v6 = _mm256_or_si256(_mm256_or_si256(digit, hex_letter), _mm256_or_si256(colon, dot));
-        let shift = 32 * half;
-        masks.dot |= bits(dot) << shift;
-        masks.colon |= bits(colon) << shift;
-        // Bytes >= 0x80 are run bytes too: `v` has their sign bit set.
-        masks.run |= (bits(run) | bits(v)) << shift;
-        masks.v6 |= bits(v6) << shift;
-        masks.digit |= bits(digit) << shift;
-        masks.alnum |= bits(alnum) << shift;
-    }
-    masks
-}
-
-/// The masks of one block, from the byte-class table.
-fn classify_bytes(block: &[u8; 64]) -> BlockMasks {
-    let mut masks = BlockMasks::default();
-    for (i, &b) in block.iter().enumerate() {
-        let bit = |yes: bool| u64::from(yes) << i;
-        masks.dot |= bit(b == b'.');
-        masks.colon |= bit(b == b':');
-        masks.run |= bit(class::is(b, RUN));
-        masks.v6 |= bit(class::is(b, V6));
-        masks.digit |= bit(class::is(b, DIGIT));
-        masks.alnum |= bit(class::is(b, ALNUM));
-    }
-    masks
-}
-
+mod classify;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
 use proptest::prelude::*;
 
+use super::classify::*;
 use super::*;
 
 #[test]
