@@ -97,12 +97,15 @@ class LoadReport:
 class Index:
     """A compiled, immutable set of indicators; safe to share between threads."""
 
-    def find(self, data: bytes | str, *, at: _TimeLike | None = None) -> list[Match]:
-        """Every occurrence of every indicator valid at ``at`` (default: now).
+    def find(self, data: bytes | str, *, at: _TimeLike | None = None) -> tuple[Match, ...]:
+        """Every occurrence of every indicator valid at ``at`` (default: now), in order
+        of start, then end.
 
-        Texts of 4 KiB or more are scanned with the GIL released, so threads scan blocks
-        of a file in parallel; shorter ones hold it, which costs less than releasing it.
-        The hits on one indicator record share one ``Indicator`` object."""
+        A tuple, so that a text without a match (most log lines) allocates nothing: the
+        empty tuple is shared. Texts of 4 KiB or more are scanned with the GIL released,
+        so threads scan blocks of a file in parallel; shorter ones hold it, which costs
+        less than releasing it. The hits on one indicator record share one ``Indicator``
+        object."""
     def is_match(self, data: bytes | str, *, at: _TimeLike | None = None) -> bool:
         """Whether any indicator occurs in ``data``; stops at the first."""
     def lookup(

@@ -7,7 +7,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyString, PyTuple};
 
 use crate::convert::{self, Indicator};
 use crate::errors::Result;
@@ -130,7 +130,7 @@ impl PyIndex {
         py: Python<'py>,
         data: Haystack,
         at: Option<&Bound<'_, PyAny>>,
-    ) -> Result<Bound<'py, PyList>> {
+    ) -> Result<Bound<'py, PyTuple>> {
         let at = convert::at(at, &self.inner)?;
         let index = &self.inner;
         let matches = detach_if_long(py, data.bytes().len(), || {
@@ -140,14 +140,19 @@ impl PyIndex {
             }
             matches
         });
-        // Appended one by one: most lines have no match, and an empty list is all they cost.
-        let list = PyList::empty(py);
-        for m in matches.iter() {
-            let indicators = self.indicators_of(py, m.indicators)?;
-            let m = Bound::new(py, Match { start: m.start, end: m.end, kind: m.kind.as_str(), indicators })?;
-            list.append(untracked(m))?;
+        // A tuple: the empty one is shared, so a line without a match allocates nothing.
+        if matches.is_empty() {
+            return Ok(PyTuple::empty(py));
         }
-        Ok(list)
+        let matches = matches
+            .iter()
+            .map(|m| {
+                let indicators = self.indicators_of(py, m.indicators)?;
+                let m = Match { start: m.start, end: m.end, kind: m.kind.as_str(), indicators };
+                Ok(untracked(Bound::new(py, m)?))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(PyTuple::new(py, matches)?)
     }
 
     #[pyo3(signature = (data, *, at=None))]
