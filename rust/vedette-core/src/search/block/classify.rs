@@ -17,20 +17,31 @@ pub(super) struct BlockMasks {
     pub alnum: u64,
 }
 
-/// Fills `chunk` with the masks of `bytes` (its text), a block at a time.
+/// Fills `chunk` with the masks of `bytes` (its text), a block at a time, the last short
+/// block through `classify_tail`.
 #[inline(always)]
-fn classify_blocks(bytes: &[u8], chunk: &mut Chunk, classify: impl Fn(&[u8; 64]) -> BlockMasks) {
+fn classify_blocks(
+    bytes: &[u8],
+    chunk: &mut Chunk,
+    classify: impl Fn(&[u8; 64]) -> BlockMasks,
+    classify_tail: impl Fn(&[u8]) -> BlockMasks,
+) {
     let mut blocks = bytes.chunks_exact(64);
     for (w, block) in blocks.by_ref().enumerate() {
         chunk.set(w, classify(block.try_into().unwrap()));
     }
     let tail = blocks.remainder();
     if !tail.is_empty() {
-        // Zero bytes belong to no class.
-        let mut padded = [0u8; 64];
-        padded[..tail.len()].copy_from_slice(tail);
-        chunk.set(bytes.len() / 64, classify(&padded));
+        chunk.set(bytes.len() / 64, classify_tail(tail));
     }
+}
+
+/// The masks of a short block, copied into a zeroed one: zero bytes belong to no class.
+#[inline(always)]
+fn padded(tail: &[u8], classify: impl Fn(&[u8; 64]) -> BlockMasks) -> BlockMasks {
+    let mut block = [0u8; 64];
+    block[..tail.len()].copy_from_slice(tail);
+    classify(&block)
 }
 
 /// The masks of a chunk: with AVX-512 or AVX2 where the CPU has them (AVX2: every x86-64
@@ -41,23 +52,20 @@ pub(super) fn classify_into(bytes: &[u8], chunk: &mut Chunk) {
     #[target_feature(enable = "avx512bw")]
     fn avx512(bytes: &[u8], chunk: &mut Chunk) {
         use std::arch::x86_64::_mm512_maskz_loadu_epi8;
-        let mut blocks = bytes.chunks_exact(64);
-        for (w, block) in blocks.by_ref().enumerate() {
-            chunk.set(w, classify_avx512(block.try_into().unwrap()));
-        }
-        let tail = blocks.remainder();
-        if !tail.is_empty() {
-            // A masked load, not a copy to a padded block: a 64-byte load of bytes just
-            // stored in pieces waits for the stores, which cost a short text a tenth of
-            // its scan.
+        // A masked load for the tail, not a copy to a padded block: a 64-byte load of
+        // bytes just stored in pieces waits for the stores, which cost a short text a
+        // tenth of its scan.
+        let masked = |tail: &[u8]| {
             // SAFETY: the lanes past `tail` are masked off: never read, so never a fault.
             let v = unsafe { _mm512_maskz_loadu_epi8(u64::MAX >> (64 - tail.len()), tail.as_ptr().cast()) };
-            chunk.set(bytes.len() / 64, classify_avx512_vector(v));
-        }
+            classify_avx512_vector(v)
+        };
+        classify_blocks(bytes, chunk, |block| classify_avx512(block), masked);
     }
     #[target_feature(enable = "avx2")]
     fn avx2(bytes: &[u8], chunk: &mut Chunk) {
-        classify_blocks(bytes, chunk, |block| classify_avx2(block));
+        let classify = |block: &[u8; 64]| classify_avx2(block);
+        classify_blocks(bytes, chunk, classify, |tail| padded(tail, classify));
     }
     if is_x86_feature_detected!("avx512bw") {
         // SAFETY: the CPU has AVX-512BW.
@@ -66,13 +74,13 @@ pub(super) fn classify_into(bytes: &[u8], chunk: &mut Chunk) {
         // SAFETY: the CPU has AVX2.
         unsafe { avx2(bytes, chunk) }
     } else {
-        classify_blocks(bytes, chunk, classify_bytes);
+        classify_blocks(bytes, chunk, classify_bytes, |tail| padded(tail, classify_bytes));
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 pub(super) fn classify_into(bytes: &[u8], chunk: &mut Chunk) {
-    classify_blocks(bytes, chunk, classify_bytes);
+    classify_blocks(bytes, chunk, classify_bytes, |tail| padded(tail, classify_bytes));
 }
 
 /// One 64-byte compare gives one mask: no movemask, no shifts.
