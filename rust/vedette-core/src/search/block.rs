@@ -213,7 +213,8 @@ impl Chunk {
     pub(super) fn name_run_ends(&self, text: &[u8], dotless: bool, skip_digit_ends: bool) -> Seeds {
         let is_run = |pos: usize| text.get(pos).is_some_and(|&b| class::is(b, RUN));
         let words = self.words();
-        let mut previous_run = u64::from(self.base.checked_sub(1).is_some_and(is_run));
+        let from_before = self.base.checked_sub(1).is_some_and(is_run);
+        let mut previous_run = u64::from(from_before);
         let mut carry = 0;
         let mut out = Seeds::new(self);
         for w in 0..words {
@@ -241,7 +242,7 @@ impl Chunk {
             out.set(w, last & dotted & !skipped);
             previous_run = run >> 63;
         }
-        if self.base > 0 && is_run(self.base - 1) {
+        if from_before {
             let end = self.extent_end(text, Class::Run, self.base);
             if end > self.base && end <= self.end() {
                 out.add(end - 1 - self.base);
