@@ -101,24 +101,22 @@ impl PyIndex {
         PyIndex { inner: Arc::new(index), records: PyOnceLock::new() }
     }
 
+    /// The shared object of record `id`, made at its first use.
+    fn record(&self, py: Python<'_>, id: vedette_core::IndicatorId) -> PyResult<Py<Indicator>> {
+        let records = self
+            .records
+            .get_or_init(py, || (0..self.inner.record_count()).map(|_| PyOnceLock::new()).collect());
+        let record = records[id.as_usize()]
+            .get_or_try_init(py, || Py::new(py, convert::indicator(py, self.inner.indicator(id))?))?;
+        Ok(record.clone_ref(py))
+    }
+
     fn indicators_of(
         &self,
         py: Python<'_>,
         ids: &[vedette_core::IndicatorId],
     ) -> PyResult<Vec<Py<Indicator>>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let records = self
-            .records
-            .get_or_init(py, || (0..self.inner.record_count()).map(|_| PyOnceLock::new()).collect());
-        ids.iter()
-            .map(|&id| {
-                let record = records[id.as_usize()]
-                    .get_or_try_init(py, || Py::new(py, convert::indicator(py, self.inner.indicator(id))?))?;
-                Ok(record.clone_ref(py))
-            })
-            .collect()
+        ids.iter().map(|&id| self.record(py, id)).collect()
     }
 }
 
@@ -183,8 +181,7 @@ impl PyIndex {
             .inner
             .get(id)
             .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err(format!("no indicator {id}")))?;
-        let mut one = self.indicators_of(py, &[record.id])?;
-        Ok(one.remove(0))
+        self.record(py, record.id)
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
