@@ -234,7 +234,7 @@ def test_scan_real_collector_on(benchmark: Any, real: Real) -> None:
     benchmark.group = "scan real"
     find = real.index.find
 
-    def find_collector_on(data: bytes) -> list[Any]:
+    def find_collector_on(data: bytes) -> tuple[Any, ...]:
         gc.enable()
         return find(data)
 
