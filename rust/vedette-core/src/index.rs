@@ -1,18 +1,11 @@
 //! [`Index`]: the immutable compiled form of a set of indicators.
 
 use crate::build::tables::{Tables, NO_ENTRY};
+use crate::entries::Entries;
 use crate::error::{BuildError, DeserializeError, IndicatorError};
 use crate::indicator::{Indicator, IndicatorId, Kind, Meta, Timestamp};
 use crate::normalize::{self, IpRange};
 use crate::wire;
-
-/// One distinct `(kind, canonical value)`.
-#[derive(Clone, Debug)]
-pub(crate) struct Entry {
-    pub kind: Kind,
-    pub value: Box<str>,
-    pub ip: Option<IpRange>,
-}
 
 /// An immutable, thread-safe compiled set of indicators.
 ///
@@ -28,7 +21,7 @@ pub(crate) struct Entry {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Index {
-    pub(crate) entries: Vec<Entry>,
+    pub(crate) entries: Entries,
     /// Records of entry `e` are ids `record_starts[e]..record_starts[e + 1]`.
     pub(crate) record_starts: Vec<u32>,
     pub(crate) record_entry: Vec<u32>,
@@ -70,7 +63,7 @@ impl Index {
 
     /// Assembles an index from canonical entries and records sorted by entry, every entry
     /// having at least one record.
-    pub(crate) fn from_parts(entries: Vec<Entry>, records: Vec<(u32, Meta)>) -> Result<Index, BuildError> {
+    pub(crate) fn from_parts(entries: Entries, records: Vec<(u32, Meta)>) -> Result<Index, BuildError> {
         let limit = u64::from(u32::MAX - 1);
         for (what, n) in [("the number of entries", entries.len()), ("the number of records", records.len())]
         {
@@ -83,7 +76,7 @@ impl Index {
         Ok(Index::assemble(entries, tables, columns))
     }
 
-    fn assemble(entries: Vec<Entry>, tables: Tables, columns: RecordColumns) -> Index {
+    fn assemble(entries: Entries, tables: Tables, columns: RecordColumns) -> Index {
         let RecordColumns { starts, entry, metas, timeless } = columns;
         let windowed = !timeless.iter().all(|&timeless| timeless);
         Index { entries, record_starts: starts, record_entry: entry, metas, timeless, windowed, tables }
@@ -95,7 +88,7 @@ impl Index {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// Whether some record has a validity window, so that the time of a search matters.
@@ -114,8 +107,9 @@ impl Index {
     /// # Panics
     /// When `id` does not belong to this index.
     pub fn indicator(&self, id: IndicatorId) -> Indicator<'_> {
-        let entry = &self.entries[self.record_entry[id.as_usize()] as usize];
-        Indicator { id, kind: entry.kind, value: &entry.value, meta: &self.metas[id.as_usize()] }
+        let entry = self.record_entry[id.as_usize()];
+        let (kind, value) = (self.entries.kind(entry), self.entries.value(entry));
+        Indicator { id, kind, value, meta: &self.metas[id.as_usize()] }
     }
 
     /// The record with id `id`, or `None` when the index has no such id.
@@ -166,7 +160,7 @@ impl Index {
     ) -> Result<Vec<IndicatorId>, IndicatorError> {
         let observed = normalize::normalize(value, kind, false)?;
         let mut entries: Vec<u32> = Vec::new();
-        let (t, all) = (&self.tables, &self.entries[..]);
+        let (t, all) = (&self.tables, &self.entries);
         match observed.kind {
             Kind::Domain | Kind::Hostname => {
                 let name = observed.value.as_bytes();
@@ -190,9 +184,7 @@ impl Index {
                     Some(IpRange::V6 { first, .. }) => t.ipv6.covering(first),
                     None => &[],
                 };
-                entries.extend(
-                    covering.iter().copied().filter(|&e| covers(self.entries[e as usize].ip, observed.ip)),
-                );
+                entries.extend(covering.iter().copied().filter(|&e| covers(self.entries.ip(e), observed.ip)));
             }
             Kind::Url => entries.extend(t.urls.get(all, observed.value.as_bytes())),
             Kind::Email => entries.extend(t.emails.get(all, observed.value.as_bytes())),
@@ -228,10 +220,8 @@ impl Index {
                     + m.tags.iter().map(|t| t.len() + 24).sum::<usize>()
             })
             .sum();
-        let value_bytes: usize =
-            self.entries.iter().map(|e| e.value.len() + std::mem::size_of::<Entry>()).sum();
         let memory = vec![
-            ("entries", value_bytes),
+            ("entries", self.entries.memory_usage()),
             ("records", meta_bytes + (self.record_starts.len() + self.record_entry.len()) * 4),
             ("names", t.names.memory_usage()),
             ("urls", t.urls.memory_usage()),
@@ -250,7 +240,7 @@ impl Index {
         ];
         let entries_per_kind = Kind::ALL
             .iter()
-            .map(|&k| (k, self.entries.iter().filter(|e| e.kind == k).count()))
+            .map(|&k| (k, self.entries.kinds().iter().filter(|&&e| e == k).count()))
             .filter(|&(_, n)| n > 0)
             .collect();
         Stats { entries: self.entries.len(), records: self.metas.len(), entries_per_kind, memory }
@@ -259,7 +249,7 @@ impl Index {
     /// Serializes the index: versioned and checksummed. The lookup tables are not stored;
     /// [`Index::from_bytes`] rebuilds them from the canonical entries.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let entries: Vec<(Kind, &str)> = self.entries.iter().map(|e| (e.kind, &*e.value)).collect();
+        let entries: Vec<(Kind, &str)> = self.entries.iter().map(|e| (e.kind, e.value)).collect();
         let records: Vec<(u32, &Meta)> = self.record_entry.iter().copied().zip(&self.metas).collect();
         wire::encode(&entries, &records)
     }
@@ -279,15 +269,7 @@ impl Index {
                 let (entry_of, metas) = records.decode()?;
                 Ok::<_, DeserializeError>(RecordColumns::from_columns(entry_of, metas, entry_count))
             });
-            let entries: Result<Vec<Entry>, DeserializeError> = stored
-                .into_iter()
-                .enumerate()
-                .map(|(i, (kind, value))| {
-                    restore_entry(kind, value).ok_or_else(|| {
-                        DeserializeError::new(0, format!("entry {i} to be a canonical {kind}"))
-                    })
-                })
-                .collect();
+            let entries = restore_entries(&stored);
             let compiled = entries.map(|entries| {
                 let tables = Tables::compile(&entries);
                 (entries, tables)
@@ -340,17 +322,27 @@ impl RecordColumns {
     }
 }
 
-/// Checks one stored entry: a value that is canonical as it stands passes as it is, any
-/// other must normalize to itself. IP entries are parsed again, since the tables need
-/// their ranges.
-fn restore_entry(kind: Kind, value: String) -> Option<Entry> {
-    if normalize::is_plainly_canonical(kind, &value) {
-        return Some(Entry { kind, value: value.into_boxed_str(), ip: None });
+/// Checks the stored entries and gathers them: each must be canonical.
+fn restore_entries(stored: &[(Kind, &str)]) -> Result<Entries, DeserializeError> {
+    let text_bytes = stored.iter().map(|(_, value)| value.len()).sum();
+    let mut entries = Entries::with_capacity(stored.len(), text_bytes);
+    for (i, &(kind, value)) in stored.iter().enumerate() {
+        let Some(ip) = restore_entry(kind, value) else {
+            return Err(DeserializeError::new(0, format!("entry {i} to be a canonical {kind}")));
+        };
+        entries.push(kind, value, ip);
     }
-    match normalize::normalize(&value, Some(kind), true) {
-        Ok(n) if n.kind == kind && n.value == value => {
-            Some(Entry { kind, value: value.into_boxed_str(), ip: n.ip })
-        }
+    Ok(entries)
+}
+
+/// Checks one stored entry: a value that is canonical as it stands passes as it is, any
+/// other must normalize to itself. Gives the range of an IP entry, which the tables need.
+fn restore_entry(kind: Kind, value: &str) -> Option<Option<IpRange>> {
+    if normalize::is_plainly_canonical(kind, value) {
+        return Some(None);
+    }
+    match normalize::normalize(value, Some(kind), true) {
+        Ok(n) if n.kind == kind && n.value == value => Some(n.ip),
         _ => None,
     }
 }

@@ -3,6 +3,7 @@
 //! matches text, single observed values and columns of flow addresses against it.
 
 mod build;
+mod entries;
 mod error;
 pub mod feed;
 mod flow;

@@ -184,6 +184,7 @@ fn len_u32(n: usize) -> u32 {
 pub(crate) fn decode(bytes: &[u8]) -> Res<IndexParts> {
     let (entries, records) = decode_entries(bytes)?;
     let (entry_of, metas) = records.decode()?;
+    let entries = entries.into_iter().map(|(kind, value)| (kind, value.to_string())).collect();
     Ok(IndexParts { entries, records: entry_of.into_iter().zip(metas).collect() })
 }
 
@@ -206,7 +207,7 @@ pub(crate) struct PendingRecords<'a> {
 ///
 /// If the bytes are not a complete, uncorrupted index of this format version. The error
 /// names the byte offset and what was expected there.
-pub(crate) fn decode_entries(bytes: &[u8]) -> Res<(Vec<(Kind, String)>, PendingRecords<'_>)> {
+pub(crate) fn decode_entries(bytes: &[u8]) -> Res<(Vec<(Kind, &str)>, PendingRecords<'_>)> {
     let mut r = Reader {
         bytes,
         pos: 0,
@@ -259,7 +260,7 @@ pub(crate) fn decode_entries(bytes: &[u8]) -> Res<(Vec<(Kind, String)>, PendingR
         let Some(kind) = Kind::from_code(code) else {
             bail!(at, "a kind code below {}, found {code}", Kind::ALL.len());
         };
-        entries.push((kind, r.string(&strings, "a u32 value string index")?));
+        entries.push((kind, r.str(&strings, "a u32 value string index")?));
     }
     let entry_count = entries.len();
     Ok((entries, PendingRecords { reader: r, strings, entries: entry_count }))
@@ -356,8 +357,14 @@ impl<'a> Reader<'a> {
         Ok(count)
     }
 
-    /// Reads a string index and copies that string out, charging it to the budget.
-    fn string(&mut self, strings: &[&str], what: &str) -> Res<String> {
+    /// Reads a string index and copies that string out.
+    fn string(&mut self, strings: &[&'a str], what: &str) -> Res<String> {
+        self.str(strings, what).map(str::to_string)
+    }
+
+    /// Reads a string index and gives that string, charging it to the budget: the caller
+    /// copies it out.
+    fn str(&mut self, strings: &[&'a str], what: &str) -> Res<&'a str> {
         let at = self.pos;
         let i = self.u32(what)?;
         let Some(&s) = strings.get(i as usize) else {
@@ -367,10 +374,10 @@ impl<'a> Reader<'a> {
             bail!(at, "strings copied out to at most {EXPANSION}x the size");
         };
         self.budget = left;
-        Ok(s.to_string())
+        Ok(s)
     }
 
-    fn opt_string(&mut self, strings: &[&str], what: &str) -> Res<Option<String>> {
+    fn opt_string(&mut self, strings: &[&'a str], what: &str) -> Res<Option<String>> {
         if self.rest().first_chunk() == Some(&NONE_U32.to_le_bytes()) {
             self.pos += 4;
             return Ok(None);
@@ -378,7 +385,7 @@ impl<'a> Reader<'a> {
         self.string(strings, what).map(Some)
     }
 
-    fn meta(&mut self, strings: &[&str]) -> Res<Meta> {
+    fn meta(&mut self, strings: &[&'a str]) -> Res<Meta> {
         let mut meta = Meta {
             source: self.opt_string(strings, "a u32 source string index")?,
             reference: self.opt_string(strings, "a u32 reference string index")?,

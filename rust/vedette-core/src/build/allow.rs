@@ -5,8 +5,8 @@
 use rustc_hash::FxHashSet;
 use serde_json::Value;
 
+use crate::entries::Entry;
 use crate::error::FeedError;
-use crate::index::Entry;
 use crate::indicator::Kind;
 use crate::normalize::{self, IpRange};
 
@@ -60,10 +60,10 @@ fn kinds_of_misp_type(misp: &str) -> &'static [Kind] {
 }
 
 /// The host of a canonical URL or e-mail address, or the name itself.
-fn host_of(entry: &Entry) -> Option<&str> {
+fn host_of<'a>(entry: &Entry<'a>) -> Option<&'a str> {
     match entry.kind {
-        Kind::Domain | Kind::Hostname => Some(&entry.value),
-        Kind::Url => Some(&entry.value[..crate::build::tables::url_host_len(&entry.value)]),
+        Kind::Domain | Kind::Hostname => Some(entry.value),
+        Kind::Url => Some(&entry.value[..crate::build::tables::url_host_len(entry.value)]),
         Kind::Email => entry.value.rsplit_once('@').map(|(_, host)| host),
         _ => None,
     }
@@ -210,7 +210,7 @@ impl Rule {
     fn covers(&self, entry: &Entry) -> bool {
         match self {
             Rule::Exact(values) => {
-                values.contains(&*entry.value) || host_of(entry).is_some_and(|host| values.contains(host))
+                values.contains(entry.value) || host_of(entry).is_some_and(|host| values.contains(host))
             }
             Rule::Substring(parts) => parts.iter().any(|p| entry.value.contains(p.as_str())),
             Rule::Hostname(names) => host_of(entry).is_some_and(|host| {
@@ -230,7 +230,7 @@ impl Rule {
                 Some(IpRange::V6 { first, last }) => within(v6, first, last),
                 None => false,
             },
-            Rule::Regex(patterns) => patterns.iter().any(|re| re.is_match(&entry.value)),
+            Rule::Regex(patterns) => patterns.iter().any(|re| re.is_match(entry.value)),
         }
     }
 }
@@ -258,9 +258,9 @@ fn within<T: Copy + Ord>(ranges: &[(T, T)], first: T, last: T) -> bool {
 mod tests {
     use super::*;
 
-    fn entry(kind: Kind, value: &str) -> Entry {
+    fn covers(list: &Allowlist, kind: Kind, value: &str) -> bool {
         let n = normalize::normalize(value, Some(kind), false).unwrap();
-        Entry { kind: n.kind, value: n.value.into_boxed_str(), ip: n.ip }
+        list.covers(&Entry { kind: n.kind, value: &n.value, ip: n.ip })
     }
 
     #[test]
@@ -305,17 +305,17 @@ mod tests {
             ("allow170", &only_ips, Kind::Domain, "example.com", false),
         ];
         for &(id, list, kind, value, want) in rows {
-            assert_eq!(list.covers(&entry(kind, value)), want, "row {id}");
+            assert_eq!(covers(list, kind, value), want, "row {id}");
         }
         assert_eq!(nets.invalid_values(), 1);
         let mixed = Allowlist::from_values(
             "mine".into(),
             &["10.0.0.0/8", "example.com", "d41d8cd98f00b204e9800998ecf8427e", "0x1"],
         );
-        assert!(mixed.covers(&entry(Kind::Ipv4, "10.9.9.9")));
-        assert!(mixed.covers(&entry(Kind::Hostname, "a.example.com")));
-        assert!(mixed.covers(&entry(Kind::Md5, "D41D8CD98F00B204E9800998ECF8427E")));
-        assert!(!mixed.covers(&entry(Kind::Ipv4, "11.0.0.1")));
+        assert!(covers(&mixed, Kind::Ipv4, "10.9.9.9"));
+        assert!(covers(&mixed, Kind::Hostname, "a.example.com"));
+        assert!(covers(&mixed, Kind::Md5, "D41D8CD98F00B204E9800998ECF8427E"));
+        assert!(!covers(&mixed, Kind::Ipv4, "11.0.0.1"));
     }
 
     #[test]
@@ -324,7 +324,7 @@ mod tests {
                         "matching_attributes": ["ip-src", "ip-dst"]}"#;
         let list = Allowlist::from_misp_json(json, "rfc1918.json").unwrap();
         assert_eq!(list.name(), "RFC 1918");
-        assert!(list.covers(&entry(Kind::Ipv4, "192.168.1.1")));
+        assert!(covers(&list, Kind::Ipv4, "192.168.1.1"));
         assert!(Allowlist::from_misp_json(b"{}", "x.json").is_err());
         assert!(Allowlist::from_misp_json(br#"{"type": "odd", "list": []}"#, "x.json").is_err());
     }

@@ -7,7 +7,7 @@ use std::hash::{BuildHasher, Hasher};
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
-use crate::index::Entry;
+use crate::entries::Entries;
 
 /// A key: the first `len` bytes of the value of entry `entry`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,13 +17,13 @@ pub(crate) struct Key {
 }
 
 impl Key {
-    pub(crate) fn whole(entry: u32, entries: &[Entry]) -> Key {
-        Key { entry, len: entries[entry as usize].value.len() as u32 }
+    pub(crate) fn whole(entry: u32, entries: &Entries) -> Key {
+        Key { entry, len: entries.bytes(entry).len() as u32 }
     }
 
     #[inline]
-    pub(crate) fn bytes(self, entries: &[Entry]) -> &[u8] {
-        &entries[self.entry as usize].value.as_bytes()[..self.len as usize]
+    pub(crate) fn bytes(self, entries: &Entries) -> &[u8] {
+        &entries.bytes(self.entry)[..self.len as usize]
     }
 }
 
@@ -60,19 +60,19 @@ impl<V> KeyedTable<V> {
     }
 
     #[inline]
-    pub(crate) fn get(&self, entries: &[Entry], key: &[u8]) -> Option<&V> {
+    pub(crate) fn get(&self, entries: &Entries, key: &[u8]) -> Option<&V> {
         self.get_hashed(entries, key, hash(key))
     }
 
     /// [`get`](Self::get), with `hash(key)` already computed.
     #[inline]
-    pub(crate) fn get_hashed(&self, entries: &[Entry], key: &[u8], hash: u64) -> Option<&V> {
+    pub(crate) fn get_hashed(&self, entries: &Entries, key: &[u8], hash: u64) -> Option<&V> {
         let items = &self.items;
         self.table.find(hash, |&i| items[i as usize].0.bytes(entries) == key).map(|&i| &items[i as usize].1)
     }
 
     /// The value of `key`, inserted with `make` when absent.
-    pub(crate) fn entry(&mut self, entries: &[Entry], key: Key, make: impl FnOnce() -> V) -> &mut V {
+    pub(crate) fn entry(&mut self, entries: &Entries, key: Key, make: impl FnOnce() -> V) -> &mut V {
         let bytes = key.bytes(entries);
         let items = &mut self.items;
         let found = self.table.find(hash(bytes), |&i| items[i as usize].0.bytes(entries) == bytes);
@@ -89,7 +89,7 @@ impl<V> KeyedTable<V> {
     }
 
     /// Every key, as bytes.
-    pub(crate) fn keys<'a>(&'a self, entries: &'a [Entry]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    pub(crate) fn keys<'a>(&'a self, entries: &'a Entries) -> impl Iterator<Item = &'a [u8]> + 'a {
         self.items.iter().map(move |(key, _)| key.bytes(entries))
     }
 

@@ -10,13 +10,14 @@ pub(crate) mod tables;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 pub use allow::Allowlist;
 
+use crate::entries::{DistinctEntries, Entries};
 use crate::error::{BuildError, FeedError, IndicatorError};
 use crate::feed::{self, Format, ParseOptions, RawRecord};
-use crate::index::{Entry, Index};
+use crate::index::Index;
 use crate::indicator::{Kind, Meta};
 use crate::normalize::{self, Normalized};
 
@@ -39,8 +40,7 @@ const REPORT_ERRORS: usize = 20;
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct IndexBuilder {
-    ids: FxHashMap<(Kind, Box<str>), u32>,
-    entries: Vec<Entry>,
+    entries: DistinctEntries,
     /// `(entry, meta)` in the order added; duplicates are merged at build time.
     records: Vec<(u32, Meta)>,
     allowlists: Vec<Allowlist>,
@@ -115,12 +115,7 @@ impl IndexBuilder {
 
     /// The id of the entry of `n`, made when it is new.
     fn entry_of(&mut self, n: Normalized) -> u32 {
-        let entries = &mut self.entries;
-        let value: Box<str> = n.value.into_boxed_str();
-        *self.ids.entry((n.kind, value.clone())).or_insert_with(|| {
-            entries.push(Entry { kind: n.kind, value, ip: n.ip });
-            (entries.len() - 1) as u32
-        })
+        self.entries.intern(n.kind, &n.value, n.ip)
     }
 
     /// Suppresses, at build time, every indicator that `list` covers, except those marked
@@ -148,13 +143,14 @@ impl IndexBuilder {
     /// The allowlist that suppresses each entry, if any.
     fn suppressing(&self) -> Vec<Option<usize>> {
         self.entries
+            .entries()
             .iter()
             .enumerate()
             .map(|(id, entry)| {
                 if self.overrides.contains(&(id as u32)) {
                     return None;
                 }
-                self.allowlists.iter().position(|list| list.covers(entry))
+                self.allowlists.iter().position(|list| list.covers(&entry))
             })
             .collect()
     }
@@ -172,11 +168,11 @@ impl IndexBuilder {
 
     /// The number of distinct entries added so far.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.entries().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// Loads a feed (gzip inflated transparently): every good record is added, every bad
@@ -294,17 +290,17 @@ impl IndexBuilder {
         // Entries that an allowlist suppresses, or that only an override put here, go;
         // the others are renumbered densely.
         let suppressing = self.suppressing();
+        let all = self.entries.entries();
         let has_records = {
-            let mut has = vec![false; self.entries.len()];
+            let mut has = vec![false; all.len()];
             self.records.iter().for_each(|&(entry, _)| has[entry as usize] = true);
             has
         };
-        let mut new_id = vec![u32::MAX; self.entries.len()];
-        let mut entries = Vec::with_capacity(self.entries.len());
-        for (old, entry) in self.entries.iter().enumerate() {
+        let mut new_id = vec![u32::MAX; all.len()];
+        let mut entries = Entries::with_capacity(all.len(), all.text_len());
+        for (old, entry) in all.iter().enumerate() {
             if suppressing[old].is_none() && has_records[old] {
-                new_id[old] = entries.len() as u32;
-                entries.push(entry.clone());
+                new_id[old] = entries.push(entry.kind, entry.value, entry.ip);
             }
         }
         let mut order: Vec<u32> = (0..self.records.len() as u32)

@@ -5,8 +5,8 @@ use aho_corasick::AhoCorasick;
 use super::filter::{for_each_suffix_hash, BitFilter, ByteSet};
 use super::ip::{IntervalTable, Ipv4Table};
 use super::keyed::{self, Key, KeyedTable};
+use crate::entries::Entries;
 use crate::error::BuildError;
-use crate::index::Entry;
 use crate::indicator::Kind;
 use crate::normalize::IpRange;
 
@@ -91,18 +91,17 @@ impl Tables {
     ///
     /// The host-name tables (the largest) build on a second thread while this one builds
     /// the rest: loading a million-entry index is mostly hash-table inserts.
-    pub(crate) fn compile(entries: &[Entry]) -> Result<Tables, BuildError> {
+    pub(crate) fn compile(entries: &Entries) -> Result<Tables, BuildError> {
         let (names, exact) = std::thread::scope(|scope| {
             let names = scope.spawn(|| Names::compile(entries));
             let exact = Exact::compile(entries);
             (names.join().expect("building the name tables does not panic"), exact)
         });
         let (mut v4, mut v6) = (Vec::new(), Vec::new());
-        for (id, entry) in entries.iter().enumerate() {
-            match entry.ip {
-                Some(IpRange::V4 { first, last }) => v4.push((first, last, id as u32)),
-                Some(IpRange::V6 { first, last }) => v6.push((first, last, id as u32)),
-                None => {}
+        for &(id, range) in entries.ips() {
+            match range {
+                IpRange::V4 { first, last } => v4.push((first, last, id)),
+                IpRange::V6 { first, last } => v6.push((first, last, id)),
             }
         }
         let strings = match exact.strings.is_empty() {
@@ -158,8 +157,8 @@ struct Names {
 }
 
 impl Names {
-    fn compile(entries: &[Entry]) -> Names {
-        let hosts = entries.iter().filter(|e| matches!(e.kind, Kind::Domain | Kind::Hostname | Kind::Url));
+    fn compile(entries: &Entries) -> Names {
+        let hosts = entries.kinds().iter().filter(|k| matches!(k, Kind::Domain | Kind::Hostname | Kind::Url));
         let mut table = KeyedTable::with_capacity(hosts.count());
         let mut bracketed_url_hosts = false;
         for (id, entry) in entries.iter().enumerate() {
@@ -170,7 +169,7 @@ impl Names {
                 Kind::Hostname => table.entry(entries, key, NameSlot::default).hostname = id,
                 Kind::Url if entry.value.starts_with('[') => bracketed_url_hosts = true,
                 Kind::Url => {
-                    let host = Key { entry: id, len: url_host_len(&entry.value) as u32 };
+                    let host = Key { entry: id, len: url_host_len(entry.value) as u32 };
                     table.entry(entries, host, NameSlot::default).url_host = true;
                 }
                 _ => {}
@@ -213,8 +212,8 @@ struct Exact<'a> {
 }
 
 impl<'a> Exact<'a> {
-    fn compile(entries: &'a [Entry]) -> Exact<'a> {
-        let count = |kinds: &[Kind]| entries.iter().filter(|e| kinds.contains(&e.kind)).count();
+    fn compile(entries: &'a Entries) -> Exact<'a> {
+        let count = |kinds: &[Kind]| entries.kinds().iter().filter(|k| kinds.contains(k)).count();
         let mut exact = Exact {
             urls: KeyedTable::with_capacity(count(&[Kind::Url])),
             emails: KeyedTable::with_capacity(count(&[Kind::Email])),
@@ -236,7 +235,7 @@ impl<'a> Exact<'a> {
                     &mut exact.emails
                 }
                 Kind::String => {
-                    exact.strings.push(&entry.value);
+                    exact.strings.push(entry.value);
                     exact.string_entries.push(id);
                     &mut exact.string_values
                 }

@@ -221,7 +221,7 @@ pub(super) fn url_candidates(c: &mut Collector<'_>, hay: &[u8], host: usize, hos
     key.clear();
     key.extend(hay[host..host_end].iter().map(u8::to_ascii_lowercase));
     key.extend_from_slice(&hay[host_end..after]);
-    let (urls, entries) = (&c.index.tables.urls, &c.index.entries[..]);
+    let (urls, entries) = (&c.index.tables.urls, &c.index.entries);
     match hay.get(after) {
         None | Some(b'?') => bare_host(c, &mut key, host, after),
         Some(&b) if is(b, URL_END) => bare_host(c, &mut key, host, after),
