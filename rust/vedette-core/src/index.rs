@@ -25,7 +25,10 @@ pub struct Index {
     /// Records of entry `e` are ids `record_starts[e]..record_starts[e + 1]`.
     pub(crate) record_starts: Vec<u32>,
     pub(crate) record_entry: Vec<u32>,
-    pub(crate) metas: Vec<Meta>,
+    /// Each record's metadata, as an index into `metas`.
+    record_meta: Vec<u32>,
+    /// The distinct metadata of the records: most share theirs.
+    metas: Vec<Meta>,
     /// Entries none of whose records has a validity window: valid at any time, so a hit
     /// on them needs no look at their records.
     pub(crate) timeless: Vec<bool>,
@@ -62,8 +65,13 @@ impl Index {
     }
 
     /// Assembles an index from canonical entries and records sorted by entry, every entry
-    /// having at least one record.
-    pub(crate) fn from_parts(entries: Entries, records: Vec<(u32, Meta)>) -> Result<Index, BuildError> {
+    /// having at least one record. A record is its entry and the index of its metadata in
+    /// `metas`.
+    pub(crate) fn from_parts(
+        entries: Entries,
+        records: Vec<(u32, u32)>,
+        metas: Vec<Meta>,
+    ) -> Result<Index, BuildError> {
         let limit = u64::from(u32::MAX - 1);
         for (what, n) in [("the number of entries", entries.len()), ("the number of records", records.len())]
         {
@@ -72,14 +80,24 @@ impl Index {
             }
         }
         let tables = Tables::compile(&entries)?;
-        let columns = RecordColumns::new(records, entries.len());
+        let (entry_of, meta_of) = records.into_iter().unzip();
+        let columns = RecordColumns::new(entry_of, meta_of, metas, entries.len());
         Ok(Index::assemble(entries, tables, columns))
     }
 
     fn assemble(entries: Entries, tables: Tables, columns: RecordColumns) -> Index {
-        let RecordColumns { starts, entry, metas, timeless } = columns;
+        let RecordColumns { starts, entry, meta, metas, timeless } = columns;
         let windowed = !timeless.iter().all(|&timeless| timeless);
-        Index { entries, record_starts: starts, record_entry: entry, metas, timeless, windowed, tables }
+        Index {
+            entries,
+            record_starts: starts,
+            record_entry: entry,
+            record_meta: meta,
+            metas,
+            timeless,
+            windowed,
+            tables,
+        }
     }
 
     /// The number of distinct `(kind, value)` entries.
@@ -99,7 +117,13 @@ impl Index {
 
     /// The number of indicator records (an entry has one per source that gave it).
     pub fn record_count(&self) -> usize {
-        self.metas.len()
+        self.record_meta.len()
+    }
+
+    /// The metadata of record `id`.
+    #[inline]
+    fn meta(&self, id: u32) -> &Meta {
+        &self.metas[self.record_meta[id as usize] as usize]
     }
 
     /// The record with id `id`.
@@ -109,17 +133,17 @@ impl Index {
     pub fn indicator(&self, id: IndicatorId) -> Indicator<'_> {
         let entry = self.record_entry[id.as_usize()];
         let (kind, value) = (self.entries.kind(entry), self.entries.value(entry));
-        Indicator { id, kind, value, meta: &self.metas[id.as_usize()] }
+        Indicator { id, kind, value, meta: self.meta(id.0) }
     }
 
     /// The record with id `id`, or `None` when the index has no such id.
     pub fn get(&self, id: u32) -> Option<Indicator<'_>> {
-        ((id as usize) < self.metas.len()).then(|| self.indicator(IndicatorId(id)))
+        ((id as usize) < self.record_count()).then(|| self.indicator(IndicatorId(id)))
     }
 
     /// Every record, in id order.
     pub fn indicators(&self) -> impl ExactSizeIterator<Item = Indicator<'_>> + '_ {
-        (0..self.metas.len() as u32).map(|id| self.indicator(IndicatorId(id)))
+        (0..self.record_count() as u32).map(|id| self.indicator(IndicatorId(id)))
     }
 
     /// Appends to `out` the records of `entry` valid at `at`.
@@ -127,7 +151,7 @@ impl Index {
     pub(crate) fn valid_records(&self, entry: u32, at: Timestamp, out: &mut Vec<IndicatorId>) {
         let (lo, hi) = (self.record_starts[entry as usize], self.record_starts[entry as usize + 1]);
         for id in lo..hi {
-            if self.metas[id as usize].is_valid_at(at) {
+            if self.meta(id).is_valid_at(at) {
                 out.push(IndicatorId(id));
             }
         }
@@ -140,7 +164,7 @@ impl Index {
             return true;
         }
         let (lo, hi) = (self.record_starts[entry as usize], self.record_starts[entry as usize + 1]);
-        self.metas[lo as usize..hi as usize].iter().any(|m| m.is_valid_at(at))
+        (lo..hi).any(|id| self.meta(id).is_valid_at(at))
     }
 
     /// The records valid at `at` that one observed value of a log field hits.
@@ -222,7 +246,7 @@ impl Index {
             .sum();
         let memory = vec![
             ("entries", self.entries.memory_usage()),
-            ("records", meta_bytes + (self.record_starts.len() + self.record_entry.len()) * 4),
+            ("records", meta_bytes + (self.record_starts.len() + 2 * self.record_count()) * 4),
             ("names", t.names.memory_usage()),
             ("urls", t.urls.memory_usage()),
             ("emails", t.emails.memory_usage()),
@@ -243,14 +267,16 @@ impl Index {
             .map(|&k| (k, self.entries.kinds().iter().filter(|&&e| e == k).count()))
             .filter(|&(_, n)| n > 0)
             .collect();
-        Stats { entries: self.entries.len(), records: self.metas.len(), entries_per_kind, memory }
+        Stats { entries: self.entries.len(), records: self.record_count(), entries_per_kind, memory }
     }
 
     /// Serializes the index: versioned and checksummed. The lookup tables are not stored;
     /// [`Index::from_bytes`] rebuilds them from the canonical entries.
     pub fn to_bytes(&self) -> Vec<u8> {
         let entries: Vec<(Kind, &str)> = self.entries.iter().map(|e| (e.kind, e.value)).collect();
-        let records: Vec<(u32, &Meta)> = self.record_entry.iter().copied().zip(&self.metas).collect();
+        let records: Vec<(u32, &Meta)> = (0..self.record_count() as u32)
+            .map(|id| (self.record_entry[id as usize], self.meta(id)))
+            .collect();
         wire::encode(&entries, &records)
     }
 
@@ -266,8 +292,8 @@ impl Index {
         // tables compiled: loading is mostly copying strings and filling hash tables.
         std::thread::scope(|scope| {
             let columns = scope.spawn(move || {
-                let (entry_of, metas) = records.decode()?;
-                Ok::<_, DeserializeError>(RecordColumns::from_columns(entry_of, metas, entry_count))
+                let (entry_of, meta_of, metas) = records.decode()?;
+                Ok::<_, DeserializeError>(RecordColumns::new(entry_of, meta_of, metas, entry_count))
             });
             let entries = restore_entries(&stored);
             let compiled = entries.map(|entries| {
@@ -288,19 +314,15 @@ struct RecordColumns {
     /// Records of entry `e` are ids `starts[e]..starts[e + 1]`.
     starts: Vec<u32>,
     entry: Vec<u32>,
+    /// Each record's metadata, as an index into `metas`.
+    meta: Vec<u32>,
     metas: Vec<Meta>,
     timeless: Vec<bool>,
 }
 
 impl RecordColumns {
-    /// From records sorted by entry, every one of `entries` having at least one.
-    fn new(records: Vec<(u32, Meta)>, entries: usize) -> RecordColumns {
-        let (entry_of, metas) = records.into_iter().unzip();
-        RecordColumns::from_columns(entry_of, metas, entries)
-    }
-
     /// From the entry and the metadata of each record, sorted by entry.
-    fn from_columns(entry_of: Vec<u32>, metas: Vec<Meta>, entries: usize) -> RecordColumns {
+    fn new(entry_of: Vec<u32>, meta_of: Vec<u32>, metas: Vec<Meta>, entries: usize) -> RecordColumns {
         let mut starts = Vec::with_capacity(entries + 1);
         for (id, &entry) in entry_of.iter().enumerate() {
             while starts.len() <= entry as usize {
@@ -308,17 +330,15 @@ impl RecordColumns {
             }
         }
         while starts.len() <= entries {
-            starts.push(metas.len() as u32);
+            starts.push(meta_of.len() as u32);
         }
+        let windowed: Vec<bool> =
+            metas.iter().map(|m| m.valid_from.is_some() || m.valid_until.is_some()).collect();
         let timeless = starts
             .windows(2)
-            .map(|w| {
-                metas[w[0] as usize..w[1] as usize]
-                    .iter()
-                    .all(|m| m.valid_from.is_none() && m.valid_until.is_none())
-            })
+            .map(|w| meta_of[w[0] as usize..w[1] as usize].iter().all(|&m| !windowed[m as usize]))
             .collect();
-        RecordColumns { starts, entry: entry_of, metas, timeless }
+        RecordColumns { starts, entry: entry_of, meta: meta_of, metas, timeless }
     }
 }
 

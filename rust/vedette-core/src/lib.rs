@@ -9,6 +9,7 @@ pub mod feed;
 mod flow;
 mod index;
 mod indicator;
+mod metas;
 pub mod normalize;
 mod search;
 mod time;

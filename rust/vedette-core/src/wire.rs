@@ -43,7 +43,10 @@
 //! [`Meta`] round-trips exactly, and we require absent timestamps to be 0 so that a
 //! flipped bit there cannot pass unnoticed even without the checksum.
 
+use hashbrown::HashTable;
 use rustc_hash::FxHashMap as HashMap;
+
+use crate::build::keyed;
 
 use crate::error::DeserializeError;
 use crate::indicator::{Kind, Meta, Tlp};
@@ -66,7 +69,9 @@ const HAS_UNTIL: u8 = 2;
 // The smallest encoded size of each item, used to refuse counts the bytes cannot hold.
 const MIN_STRING: usize = 4;
 const MIN_ENTRY: usize = 1 + 4;
-const MIN_RECORD: usize = 4 * 4 + 3 + 2 * 8 + 4;
+const MIN_RECORD: usize = 4 + META_FIXED;
+/// The bytes of a record's metadata before its tags: everything but the entry.
+const META_FIXED: usize = 3 * 4 + 3 + 2 * 8 + 4;
 const MIN_TAG: usize = 4;
 /// How many times its size the strings copied out of a file may total, and the least.
 const EXPANSION: usize = 256;
@@ -183,9 +188,10 @@ fn len_u32(n: usize) -> u32 {
 #[cfg(test)]
 pub(crate) fn decode(bytes: &[u8]) -> Res<IndexParts> {
     let (entries, records) = decode_entries(bytes)?;
-    let (entry_of, metas) = records.decode()?;
+    let (entry_of, meta_of, metas) = records.decode()?;
     let entries = entries.into_iter().map(|(kind, value)| (kind, value.to_string())).collect();
-    Ok(IndexParts { entries, records: entry_of.into_iter().zip(metas).collect() })
+    let records = entry_of.into_iter().zip(meta_of.iter().map(|&m| metas[m as usize].clone())).collect();
+    Ok(IndexParts { entries, records })
 }
 
 /// The records of a file whose header, strings and entries have been read; decoding them
@@ -267,16 +273,22 @@ pub(crate) fn decode_entries(bytes: &[u8]) -> Res<(Vec<(Kind, &str)>, PendingRec
 }
 
 impl PendingRecords<'_> {
-    /// Reads the records, to the end of the file.
+    /// Reads the records, to the end of the file. Returns each record's entry and the
+    /// index of its metadata in the third column, which holds each distinct metadata
+    /// once: records whose metadata is stored in the same bytes share it, and those
+    /// bytes are decoded once.
     ///
     /// # Errors
     /// As [`decode_entries`], for the records.
-    /// Returns each record's entry and its metadata, as two columns.
-    pub(crate) fn decode(self) -> Res<(Vec<u32>, Vec<Meta>)> {
+    pub(crate) fn decode(self) -> Res<(Vec<u32>, Vec<u32>, Vec<Meta>)> {
         let PendingRecords { reader: mut r, strings, entries } = self;
         let bytes = r.bytes;
         let n = r.count("a u32 record count", MIN_RECORD)?;
-        let (mut entry_of, mut metas) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut entry_of, mut meta_of, mut metas) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::new());
+        // The distinct metadata, by the hash of its bytes; `spans` gives the bytes of each.
+        let mut seen = HashTable::<u32>::new();
+        let mut spans: Vec<&[u8]> = Vec::new();
         // Records are sorted and skip no entry, so each belongs to the entry of the record
         // before or the one after it, and the first to entry 0: then every entry has one.
         let mut next: u64 = 0;
@@ -295,7 +307,21 @@ impl PendingRecords<'_> {
             }
             next = e + 1;
             entry_of.push(entry);
+            if let Some(raw) = r.meta_bytes() {
+                if let Some(&id) = seen.find(keyed::hash(raw), |&id| spans[id as usize] == raw) {
+                    r.pos += raw.len();
+                    meta_of.push(id);
+                    continue;
+                }
+            }
+            // New bytes, or too few of them, which decoding reports.
+            let start = r.pos;
             metas.push(r.meta(&strings)?);
+            let raw = bytes.get(start..r.pos).unwrap_or_default();
+            let id = spans.len() as u32;
+            spans.push(raw);
+            seen.insert_unique(keyed::hash(raw), id, |&id| keyed::hash(spans[id as usize]));
+            meta_of.push(id);
         }
         if next != entries as u64 {
             bail!(r.pos, "a record for entry {next}");
@@ -303,7 +329,7 @@ impl PendingRecords<'_> {
         if r.pos != bytes.len() {
             bail!(r.pos, "the end, found {} more bytes", bytes.len() - r.pos);
         }
-        Ok((entry_of, metas))
+        Ok((entry_of, meta_of, metas))
     }
 }
 
@@ -383,6 +409,13 @@ impl<'a> Reader<'a> {
             return Ok(None);
         }
         self.string(strings, what).map(Some)
+    }
+
+    /// The encoded metadata at the cursor, when its bytes are all there.
+    fn meta_bytes(&self) -> Option<&'a [u8]> {
+        let rest = self.rest();
+        let tags = u32::from_le_bytes(*rest.get(META_FIXED - 4..)?.first_chunk()?) as usize;
+        rest.get(..META_FIXED.checked_add(tags.checked_mul(4)?)?)
     }
 
     fn meta(&mut self, strings: &[&'a str]) -> Res<Meta> {

@@ -19,6 +19,7 @@ use crate::error::{BuildError, FeedError, IndicatorError};
 use crate::feed::{self, Format, ParseOptions, RawRecord};
 use crate::index::Index;
 use crate::indicator::{Kind, Meta};
+use crate::metas::DistinctMetas;
 use crate::normalize::{self, Normalized};
 
 /// How many errors a load report keeps in full; the rest are only counted.
@@ -42,7 +43,8 @@ const REPORT_ERRORS: usize = 20;
 pub struct IndexBuilder {
     entries: DistinctEntries,
     /// `(entry, meta)` in the order added; duplicates are merged at build time.
-    records: Vec<(u32, Meta)>,
+    records: Vec<(u32, u32)>,
+    metas: DistinctMetas,
     allowlists: Vec<Allowlist>,
     /// Entries kept even when an allowlist covers them.
     overrides: FxHashSet<u32>,
@@ -110,6 +112,7 @@ impl IndexBuilder {
 
     fn add_normalized(&mut self, n: Normalized, meta: Meta) {
         let entry = self.entry_of(n);
+        let meta = self.metas.intern(meta);
         self.records.push((entry, meta));
     }
 
@@ -307,19 +310,29 @@ impl IndexBuilder {
             .filter(|&i| new_id[self.records[i as usize].0 as usize] != u32::MAX)
             .collect();
         order.sort_by_key(|&i| new_id[self.records[i as usize].0 as usize]);
-        let mut records: Vec<(u32, Meta)> = Vec::with_capacity(order.len());
+        let mut records: Vec<(u32, u32)> = Vec::with_capacity(order.len());
         let mut group_start = 0;
         for i in order {
-            let (old, meta) = &self.records[i as usize];
-            let entry = new_id[*old as usize];
-            if records.last().is_none_or(|(last, _)| *last != entry) {
+            let (old, meta) = self.records[i as usize];
+            let entry = new_id[old as usize];
+            if records.last().is_none_or(|&(last, _)| last != entry) {
                 group_start = records.len();
             }
             // Groups are small (one record per source), so a linear scan is the cheap way.
-            if !records[group_start..].iter().any(|(_, m)| m == meta) {
-                records.push((entry, meta.clone()));
+            if !records[group_start..].iter().any(|&(_, m)| m == meta) {
+                records.push((entry, meta));
             }
         }
-        Index::from_parts(entries, records)
+        // Only the metadata of the records kept goes into the index.
+        let mut new_meta = vec![u32::MAX; self.metas.len()];
+        let mut metas = Vec::new();
+        for (_, meta) in &mut records {
+            if new_meta[*meta as usize] == u32::MAX {
+                new_meta[*meta as usize] = metas.len() as u32;
+                metas.push(self.metas.get(*meta).clone());
+            }
+            *meta = new_meta[*meta as usize];
+        }
+        Index::from_parts(entries, records, metas)
     }
 }

@@ -55,6 +55,17 @@ fn round_trip() {
 }
 
 #[test]
+fn equal_metadata_is_decoded_once() {
+    let bytes = to_bytes(&sample());
+    let (_, records) = decode_entries(&bytes).expect("valid");
+    let (entry_of, meta_of, metas) = records.decode().expect("valid");
+    assert_eq!(entry_of, [0, 0, 1, 2, 3]);
+    // The records of `full` share one decoded copy.
+    assert_eq!(meta_of, [0, 1, 2, 0, 0]);
+    assert_eq!(metas.len(), 3);
+}
+
+#[test]
 fn every_truncation_fails() {
     let bytes = to_bytes(&sample());
     for len in 0..bytes.len() {
