@@ -32,7 +32,9 @@ impl Default for NameSlot {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Tables {
     pub names: KeyedTable<NameSlot>,
-    /// The hash of every key of `names`.
+    /// The hash of every key of `names`. Probed only after `suffix_filter` passed the same
+    /// hash, so it reads other bits of it: with the same bits, most of that filter's false
+    /// positives passed this one too.
     pub name_filter: BitFilter,
     /// The hash of the last label of every key of `names`: most words in text are turned
     /// away by this small filter after hashing one label.
@@ -175,7 +177,7 @@ impl Names {
                 _ => {}
             }
         }
-        let mut filter = BitFilter::with_capacity(table.len());
+        let mut filter = BitFilter::with_capacity_rotated(table.len());
         let mut last_label_filter = BitFilter::with_capacity(table.len() / 8);
         // Parents are mostly shared ("com", "evil.com"): about two suffixes per key.
         let mut suffix_filter = BitFilter::with_capacity(table.len() * 2);
