@@ -12,6 +12,7 @@ mod indicator;
 mod metas;
 pub mod normalize;
 mod search;
+mod swar;
 mod time;
 mod wire;
 

@@ -1,6 +1,8 @@
 //! Small bitset filters that answer "certainly not in the index" for most candidate
 //! tokens before any hash table is touched. Built at compile time, never stored.
 
+use crate::swar::{lanes_equal, to_lowercase};
+
 /// Two bits per hashed key in one 64-bit word, at about 8 bits per key: a false
 /// positive rate near 5% (half that of one bit per key), still one cache line per
 /// probe, for a filter that stays in L1/L2 for the sets vedette sees.
@@ -81,8 +83,6 @@ impl ByteSet {
 }
 
 const SEED: u64 = 0x243f_6a88_85a3_08d3;
-const LOW_BITS: u64 = 0x0101_0101_0101_0101;
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
 /// Mixes one word into a hash: the rotation brings the product's well-mixed high bits
 /// down before the next multiply.
@@ -93,22 +93,6 @@ fn mix(hash: u64, word: u64) -> u64 {
 
 /// Mixed in after each label. No label word equals it: labels hold no `.`.
 const LABEL_END: u64 = b'.' as u64;
-
-/// The byte lanes of `word` that are zero, as their high bits (exact: no borrows).
-#[inline(always)]
-fn zero_lanes(word: u64) -> u64 {
-    !(((word & !HIGH_BITS).wrapping_add(!HIGH_BITS)) | word) & HIGH_BITS
-}
-
-/// ASCII upper case to lower case in every lane; other bytes stay as they are.
-#[inline(always)]
-fn to_lowercase(word: u64) -> u64 {
-    let heptets = word & !HIGH_BITS;
-    let from_a = heptets.wrapping_add(LOW_BITS * (0x80 - u64::from(b'A')));
-    let past_z = heptets.wrapping_add(LOW_BITS * (0x80 - u64::from(b'Z') - 1));
-    let upper = from_a & !past_z & !word & HIGH_BITS;
-    word | upper >> 2
-}
 
 /// The little-endian word of the (at most 8) bytes of `text[start..end]` that end at
 /// `end`, in the word's high lanes; the lanes before `start` are zero. A label word always
@@ -143,7 +127,7 @@ pub(crate) fn for_each_suffix_hash(text: &[u8], start: usize, mut f: impl FnMut(
         // The label that ends at `end`, one word at a time from its end.
         let label = loop {
             let word = word_ending_at(text, start, end);
-            let dots = zero_lanes(word ^ (LOW_BITS * u64::from(b'.')));
+            let dots = lanes_equal(word, b'.');
             if dots == 0 {
                 let len = end - start;
                 if len <= 8 {
@@ -227,18 +211,6 @@ mod tests {
         let distinct: std::collections::HashSet<u64> =
             names.iter().map(|n| name_hash(n.as_bytes())).collect();
         assert_eq!(distinct.len(), names.len());
-    }
-
-    #[test]
-    fn lowercasing_words_agrees_with_bytes() {
-        for b in 0..=255u8 {
-            let word = u64::from_le_bytes([b, b'A', b'z', 0x80, b'Z', b'@', b'[', b]);
-            let expected = u64::from_le_bytes(
-                [b, b'A', b'z', 0x80, b'Z', b'@', b'[', b].map(|x| x.to_ascii_lowercase()),
-            );
-            assert_eq!(to_lowercase(word), expected, "{b:#04x}");
-            assert_eq!(zero_lanes(word ^ (LOW_BITS * u64::from(b))) & 0x80, 0x80);
-        }
     }
 
     #[test]

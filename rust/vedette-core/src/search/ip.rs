@@ -58,8 +58,12 @@ impl Ipv4Pass {
                 continue;
             }
             // An address that no entry can cover makes no hit: its first two octets tell
-            // most of them before the rest is read.
+            // most of them, the bytes that spell them (a filter) before they are read.
             let ipv4 = &c.index.tables.ipv4;
+            let word = hay.get(start..).and_then(<[u8]>::first_chunk::<8>);
+            if word.is_some_and(|&word| !ipv4.may_start_covered_slash16(u64::from_le_bytes(word))) {
+                continue;
+            }
             if let Some((end, addr)) = ipv4_at(hay, start, |slash16| ipv4.covers_in_slash16(slash16)) {
                 c.report(start, end, Kind::Ipv4, ipv4.covering(addr));
                 if c.done() {
