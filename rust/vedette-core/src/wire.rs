@@ -47,7 +47,6 @@ use hashbrown::HashTable;
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::build::keyed;
-
 use crate::error::DeserializeError;
 use crate::indicator::{Kind, Meta, Tlp};
 

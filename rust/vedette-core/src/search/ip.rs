@@ -57,8 +57,9 @@ impl Ipv4Pass {
             if v6.get(self.next_v6).is_some_and(|&(s, _)| s <= start) {
                 continue;
             }
-            // An address that no entry can cover makes no hit: its first two octets tell
-            // most of them, the bytes that spell them (a filter) before they are read.
+            // An address that no entry can cover makes no hit, and its first two octets
+            // tell most of them: their spelling turns most away unread (a filter of the
+            // covered /16s' spellings), their values the rest.
             let ipv4 = &c.index.tables.ipv4;
             let word = hay.get(start..).and_then(<[u8]>::first_chunk::<8>);
             if word.is_some_and(|&word| !ipv4.may_start_covered_slash16(u64::from_le_bytes(word))) {
