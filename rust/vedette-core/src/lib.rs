@@ -9,7 +9,6 @@ pub mod feed;
 mod flow;
 mod index;
 mod indicator;
-mod metas;
 pub mod normalize;
 mod search;
 mod swar;

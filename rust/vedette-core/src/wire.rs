@@ -43,10 +43,8 @@
 //! [`Meta`] round-trips exactly, and we require absent timestamps to be 0 so that a
 //! flipped bit there cannot pass unnoticed even without the checksum.
 
-use hashbrown::HashTable;
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::build::keyed;
 use crate::error::DeserializeError;
 use crate::indicator::{Kind, Meta, Tlp};
 
@@ -273,9 +271,8 @@ pub(crate) fn decode_entries(bytes: &[u8]) -> Res<(Vec<(Kind, &str)>, PendingRec
 
 impl PendingRecords<'_> {
     /// Reads the records, to the end of the file. Returns each record's entry and the
-    /// index of its metadata in the third column, which holds each distinct metadata
-    /// once: records whose metadata is stored in the same bytes share it, and those
-    /// bytes are decoded once.
+    /// index of its metadata in the third column: a record whose metadata is stored in
+    /// the same bytes as the record before's shares that copy, decoded once.
     ///
     /// # Errors
     /// As [`decode_entries`], for the records.
@@ -285,9 +282,8 @@ impl PendingRecords<'_> {
         let n = r.count("a u32 record count", MIN_RECORD)?;
         let (mut entry_of, mut meta_of, mut metas) =
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::new());
-        // The distinct metadata, by the hash of its bytes; `spans` gives the bytes of each.
-        let mut seen = HashTable::<u32>::new();
-        let mut spans: Vec<&[u8]> = Vec::new();
+        // The bytes of the last metadata decoded.
+        let mut last: Option<&[u8]> = None;
         // Records are sorted and skip no entry, so each belongs to the entry of the record
         // before or the one after it, and the first to entry 0: then every entry has one.
         let mut next: u64 = 0;
@@ -306,21 +302,15 @@ impl PendingRecords<'_> {
             }
             next = e + 1;
             entry_of.push(entry);
-            if let Some(raw) = r.meta_bytes() {
-                if let Some(&id) = seen.find(keyed::hash(raw), |&id| spans[id as usize] == raw) {
-                    r.pos += raw.len();
-                    meta_of.push(id);
-                    continue;
-                }
+            if let Some(raw) = r.meta_bytes().filter(|&raw| Some(raw) == last) {
+                r.pos += raw.len();
+            } else {
+                // New bytes, or too few of them, which decoding reports.
+                let start = r.pos;
+                metas.push(r.meta(&strings)?);
+                last = bytes.get(start..r.pos);
             }
-            // New bytes, or too few of them, which decoding reports.
-            let start = r.pos;
-            metas.push(r.meta(&strings)?);
-            let raw = bytes.get(start..r.pos).unwrap_or_default();
-            let id = spans.len() as u32;
-            spans.push(raw);
-            seen.insert_unique(keyed::hash(raw), id, |&id| keyed::hash(spans[id as usize]));
-            meta_of.push(id);
+            meta_of.push(metas.len() as u32 - 1);
         }
         if next != entries as u64 {
             bail!(r.pos, "a record for entry {next}");

@@ -19,7 +19,6 @@ use crate::error::{BuildError, FeedError, IndicatorError};
 use crate::feed::{self, Format, ParseOptions, RawRecord};
 use crate::index::Index;
 use crate::indicator::{Kind, Meta};
-use crate::metas::DistinctMetas;
 use crate::normalize::{self, Normalized};
 
 /// How many errors a load report keeps in full; the rest are only counted.
@@ -42,9 +41,11 @@ const REPORT_ERRORS: usize = 20;
 #[derive(Clone, Debug, Default)]
 pub struct IndexBuilder {
     entries: DistinctEntries,
-    /// `(entry, meta)` in the order added; duplicates are merged at build time.
+    /// `(entry, metadata)` in the order added, the metadata as an index into `metas`;
+    /// duplicates are merged at build time.
     records: Vec<(u32, u32)>,
-    metas: DistinctMetas,
+    /// The records' metadata, one copy per run of records that share it.
+    metas: Vec<Meta>,
     allowlists: Vec<Allowlist>,
     /// Entries kept even when an allowlist covers them.
     overrides: FxHashSet<u32>,
@@ -112,8 +113,15 @@ impl IndexBuilder {
 
     fn add_normalized(&mut self, n: Normalized, meta: Meta) {
         let entry = self.entry_of(n);
-        let meta = self.metas.intern(meta);
-        self.records.push((entry, meta));
+        // A record with the metadata of the one before shares its copy: a feed's records
+        // mostly say the same thing one after another, and a copy each was a million
+        // allocations to make, keep and free. Only neighbours are compared: hashing
+        // every metadata to share it index-wide cost a STIX bundle's million distinct
+        // ones a second.
+        if self.metas.last() != Some(&meta) {
+            self.metas.push(meta);
+        }
+        self.records.push((entry, (self.metas.len() - 1) as u32));
     }
 
     /// The id of the entry of `n`, made when it is new.
@@ -319,7 +327,9 @@ impl IndexBuilder {
                 group_start = records.len();
             }
             // Groups are small (one record per source), so a linear scan is the cheap way.
-            if !records[group_start..].iter().any(|&(_, m)| m == meta) {
+            let same =
+                |&(_, m): &(u32, u32)| m == meta || self.metas[m as usize] == self.metas[meta as usize];
+            if !records[group_start..].iter().any(same) {
                 records.push((entry, meta));
             }
         }
@@ -329,10 +339,30 @@ impl IndexBuilder {
         for (_, meta) in &mut records {
             if new_meta[*meta as usize] == u32::MAX {
                 new_meta[*meta as usize] = metas.len() as u32;
-                metas.push(self.metas.get(*meta).clone());
+                metas.push(self.metas[*meta as usize].clone());
             }
             *meta = new_meta[*meta as usize];
         }
         Index::from_parts(entries, records, metas)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_records_merge_wherever_they_were_added() {
+        let a = Meta { source: Some("a".into()), ..Meta::default() };
+        let b = Meta { source: Some("b".into()), ..Meta::default() };
+        let mut builder = IndexBuilder::new();
+        let added = [("evil.example", &a), ("other.example", &b), ("evil.example", &a), ("evil.example", &b)];
+        for (value, meta) in added.into_iter().chain([("EVIL.example.", &a)]) {
+            builder.add(value, None, meta.clone()).unwrap();
+        }
+        let index = builder.build().unwrap();
+        let records: Vec<_> = index.indicators().map(|i| (i.value, i.meta.source.as_deref())).collect();
+        let want = [("evil.example", Some("a")), ("evil.example", Some("b")), ("other.example", Some("b"))];
+        assert_eq!(records, want);
     }
 }
