@@ -66,9 +66,7 @@ const HAS_UNTIL: u8 = 2;
 // The smallest encoded size of each item, used to refuse counts the bytes cannot hold.
 const MIN_STRING: usize = 4;
 const MIN_ENTRY: usize = 1 + 4;
-const MIN_RECORD: usize = 4 + META_FIXED;
-/// The bytes of a record's metadata before its tags: everything but the entry.
-const META_FIXED: usize = 3 * 4 + 3 + 2 * 8 + 4;
+const MIN_RECORD: usize = 4 * 4 + 3 + 2 * 8 + 4;
 const MIN_TAG: usize = 4;
 /// How many times its size the strings copied out of a file may total, and the least.
 const EXPANSION: usize = 256;
@@ -302,13 +300,15 @@ impl PendingRecords<'_> {
             }
             next = e + 1;
             entry_of.push(entry);
-            if let Some(raw) = r.meta_bytes().filter(|&raw| Some(raw) == last) {
-                r.pos += raw.len();
-            } else {
-                // New bytes, or too few of them, which decoding reports.
-                let start = r.pos;
-                metas.push(r.meta(&strings)?);
-                last = bytes.get(start..r.pos);
+            // Bytes that start with the last metadata's hold that metadata: its own tag
+            // count says where it ends.
+            match last.filter(|&last| r.rest().starts_with(last)) {
+                Some(same) => r.pos += same.len(),
+                None => {
+                    let start = r.pos;
+                    metas.push(r.meta(&strings)?);
+                    last = bytes.get(start..r.pos);
+                }
             }
             meta_of.push(metas.len() as u32 - 1);
         }
@@ -398,13 +398,6 @@ impl<'a> Reader<'a> {
             return Ok(None);
         }
         self.string(strings, what).map(Some)
-    }
-
-    /// The encoded metadata at the cursor, when its bytes are all there.
-    fn meta_bytes(&self) -> Option<&'a [u8]> {
-        let rest = self.rest();
-        let tags = u32::from_le_bytes(*rest.get(META_FIXED - 4..)?.first_chunk()?) as usize;
-        rest.get(..META_FIXED.checked_add(tags.checked_mul(4)?)?)
     }
 
     fn meta(&mut self, strings: &[&'a str]) -> Res<Meta> {
