@@ -210,7 +210,7 @@ impl Index {
                 };
                 entries.extend(covering.iter().copied().filter(|&e| covers(self.entries.ip(e), observed.ip)));
             }
-            Kind::Url => entries.extend(t.urls.get(all, observed.value.as_bytes())),
+            Kind::Url => entries.extend(t.urls.get(all, &observed.value)),
             Kind::Email => entries.extend(t.emails.get(all, observed.value.as_bytes())),
             Kind::String => entries.extend(t.string_values.get(all, observed.value.as_bytes())),
             _ => entries.extend(t.hashes.get(all, observed.value.as_bytes())),

@@ -420,7 +420,7 @@ fn url(v: &str) -> Result<String, String> {
             return Err("a zone is not allowed in an ipv6 host".into());
         }
         let addr = parse_ipv6(addr.as_bytes()).ok_or("not an ipv6 address inside '[]'")?;
-        (format!("[{}]", Ipv6Addr::from(addr)), port)
+        (BracketedIpv6(addr).to_string(), port)
     } else if parse_ipv6(host_port.as_bytes()).is_some() {
         return Err("an ipv6 host needs brackets: [addr]".into());
     } else {
@@ -440,20 +440,8 @@ fn url(v: &str) -> Result<String, String> {
             return Err(format!("port {p} is not a number"));
         }
         Some(p) => {
-            // Leading zeros are allowed and dropped: "0080" is port 80.
-            let n = match p.trim_start_matches('0') {
-                "" => Some(0),
-                digits if digits.len() <= 5 => digits.parse::<u32>().ok().filter(|&n| n <= 65535),
-                _ => None,
-            };
-            let n = n.ok_or_else(|| format!("port {p} is out of range 0-65535"))?;
-            let default = match scheme.as_deref() {
-                Some("http" | "ws") => Some(80),
-                Some("https" | "wss") => Some(443),
-                Some("ftp") => Some(21),
-                _ => None,
-            };
-            (default != Some(n)).then_some(n)
+            let n = parse_port(p.as_bytes()).ok_or_else(|| format!("port {p} is out of range 0-65535"))?;
+            (default_port(scheme.as_deref().unwrap_or_default().as_bytes()) != Some(n)).then_some(n)
         }
     };
     let path_end = tail.find(['?', '#']).unwrap_or(tail.len());
@@ -464,6 +452,34 @@ fn url(v: &str) -> Result<String, String> {
         Some(port) => format!("{host}:{port}{path}{query}"),
         None => format!("{host}{path}{query}"),
     })
+}
+
+/// A URL port written as decimal digits: leading zeros are allowed and dropped (`0080` is
+/// port 80); `None` past 65535.
+pub(crate) fn parse_port(digits: &[u8]) -> Option<u32> {
+    let first = digits.iter().position(|&b| b != b'0').unwrap_or(digits.len());
+    let digits = &digits[first..];
+    if digits.len() > 5 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = digits.iter().fold(0, |n, &b| n * 10 + u32::from(b - b'0'));
+    (n <= 65535).then_some(n)
+}
+
+/// The port a URL of `scheme` (ASCII case-insensitive) has when it names none.
+pub(crate) fn default_port(scheme: &[u8]) -> Option<u32> {
+    const DEFAULTS: [(&str, u32); 5] = [("http", 80), ("https", 443), ("ws", 80), ("wss", 443), ("ftp", 21)];
+    DEFAULTS.iter().find(|(name, _)| scheme.eq_ignore_ascii_case(name.as_bytes())).map(|&(_, port)| port)
+}
+
+/// The canonical spelling of an IPv6 URL host: the RFC 5952 text of the address, in
+/// brackets.
+pub(crate) struct BracketedIpv6(pub u128);
+
+impl std::fmt::Display for BracketedIpv6 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}]", Ipv6Addr::from(self.0))
+    }
 }
 
 /// An e-mail address: local part as written (lowercased), domain as a host name.

@@ -131,6 +131,63 @@ rows! { urls:
     url210 => (["http://evil.example/a", "domain:evil.example"], "http://evil.example/a", [(7, 19, "domain", &["evil.example"]), (7, 21, "url", &["evil.example/a"])]),
 }
 
+rows! { url_bytes:
+    url220 => (["http://evil.example/a,b"], "GET \"http://evil.example/a,b\" 200", [(12, 28, "url", &["evil.example/a,b"])]),
+    url230 => (["http://evil.example/a,b"], "evil.example/a,bc", NONE),
+    url240 => (["http://www.google.com/url?sa=t&bvm=bv.61535280,d.Yms"], "GET http://www.google.com/url?sa=t&bvm=bv.61535280,d.Yms HTTP/1.1", [(11, 56, "url", &["www.google.com/url?sa=t&bvm=bv.61535280,d.Yms"])]),
+    url250 => (["http://evil.example/Farney's_Home/"], "see http://evil.example/Farney's_Home/ now", [(11, 38, "url", &["evil.example/Farney's_Home/"])]),
+    url260 => (["http://evil.example/a|b<c>d\"e'f`g"], "x evil.example/a|b<c>d\"e'f`g\n", [(2, 28, "url", &["evil.example/a|b<c>d\"e'f`g"])]),
+    url270 => (["http://evil.example/a", "http://evil.example/a,b"], "evil.example/a,b ", [(0, 14, "url", &["evil.example/a"]), (0, 16, "url", &["evil.example/a,b"])]),
+    url280 => (["http://evil.example/a\"b"], "href=\"http://evil.example/a\"b\"", [(13, 29, "url", &["evil.example/a\"b"])]),
+    url290 => (["http://evil.example/a\"b"], "href=\"http://evil.example/a\"", NONE),
+}
+
+rows! { percent_escapes:
+    pct010 => (["evil.example"], "?url=https%3A%2F%2Fmail.evil.example%2Flogin", [(19, 36, "domain", &["evil.example"])]),
+    pct020 => (["hostname:mail.evil.example"], "?url=https%3A%2F%2Fmail.evil.example%2Flogin", [(19, 36, "hostname", &["mail.evil.example"])]),
+    pct030 => (["1.2.3.4"], "%2F%2F1.2.3.4%2F", [(6, 13, "ipv4", &["1.2.3.4"])]),
+    pct040 => (["http://evil.example/login"], "?u=https%3A%2F%2Fevil.example%2Flogin", NONE),
+    pct050 => (["http://evil.example/login"], "GET /r?u=https%3A%2F%2Fevil.example/login HTTP/1.1", [(23, 41, "url", &["evil.example/login"])]),
+    pct060 => (["d41d8cd98f00b204e9800998ecf8427e"], "h=%3Dd41d8cd98f00b204e9800998ecf8427e%26", [(5, 37, "md5", &["d41d8cd98f00b204e9800998ecf8427e"])]),
+    pct070 => (["a@b.example"], "mailto%3Aa@b.example", [(9, 20, "email", &["a@b.example"])]),
+    pct080 => (["2001:db8::1"], "%5B2001:db8::1%5D", [(3, 14, "ipv6", &["2001:db8::1"])]),
+    pct090 => (["evil.example"], "%2Gevil.example %zzevil.example", NONE),
+    pct100 => (["hostname:2fab.example"], "%2Fab.example", NONE),
+    pct110 => (["1.2.3.4"], "%2G1.2.3.4 x1.2.3.4", NONE),
+    pct120 => (["domain:fab.example", "ab.example"], "%2Fab.example", [(3, 13, "domain", &["ab.example"])]),
+}
+
+rows! { url_punctuation:
+    punct010 => (["http://evil.example/a"], "(see http://evil.example/a).", [(12, 26, "url", &["evil.example/a"])]),
+    punct020 => (["http://evil.example/a"], "[x](http://evil.example/a)", [(11, 25, "url", &["evil.example/a"])]),
+    punct030 => (["http://evil.example/a"], "go to http://evil.example/a!", [(13, 27, "url", &["evil.example/a"])]),
+    punct040 => (["http://evil.example/a"], "at evil.example/a; then", [(3, 17, "url", &["evil.example/a"])]),
+    punct050 => (["http://evil.example/a"], "“http://evil.example/a”", [(10, 24, "url", &["evil.example/a"])]),
+    punct060 => (["http://evil.example/a"], "«http://evil.example/a»", [(9, 23, "url", &["evil.example/a"])]),
+    punct070 => (["http://evil.example/a"], "‘http://evil.example/a’ x", [(10, 24, "url", &["evil.example/a"])]),
+    punct080 => (["http://evil.example/a"], "evil.example/a.html", NONE),
+    punct090 => (["http://evil.example/a"], "evil.example/a)b", NONE),
+    punct100 => (["http://evil.example/a"], "evil.example/a...x", NONE),
+    punct110 => (["http://evil.example/"], "(http://evil.example).", [(8, 20, "url", &["evil.example/"])]),
+    punct120 => (["http://evil.example/a?x=1"], "evil.example/a?x=1?!", [(0, 18, "url", &["evil.example/a?x=1"])]),
+}
+
+rows! { url_canonical_text:
+    canon010 => (["http://1.2.3.4/bins/x.sh"], "GET http://1.2.3.4:80/bins/x.sh HTTP/1.1", [(11, 31, "url", &["1.2.3.4/bins/x.sh"])]),
+    canon020 => (["https://evil.example/x"], "https://evil.example:443/x", [(8, 26, "url", &["evil.example/x"])]),
+    canon030 => (["http://evil.example/x"], "https://evil.example:80/x", NONE),
+    canon040 => (["http://evil.example/a"], "http://evil.example./a", [(7, 22, "url", &["evil.example/a"])]),
+    canon050 => (["http://[2001:db8::1]/x"], "http://[2001:db8:0:0:0:0:0:1]/x", [(7, 31, "url", &["[2001:db8::1]/x"])]),
+    canon060 => (["http://evil.example/A"], "HTTP://EVIL.Example/A HTTP://EVIL.Example/a", [(7, 21, "url", &["evil.example/A"])]),
+    canon070 => (["http://evil.example/a"], "http://evil.example:/a", [(7, 22, "url", &["evil.example/a"])]),
+    canon080 => (["evil.example:8080/x"], "evil.example:08080/x", [(0, 20, "url", &["evil.example:8080/x"])]),
+    canon090 => (["http://evil.example/a"], "http://user:pw@evil.example:80/a", [(15, 32, "url", &["evil.example/a"])]),
+    canon100 => (["http://evil.example/x"], "evil.example:99999/x", NONE),
+    canon110 => (["http://evil.example/x"], "FTP://evil.example:21/x", [(6, 23, "url", &["evil.example/x"])]),
+    canon120 => (["http://evil.example/"], "http://evil.example.:80 ok", [(7, 23, "url", &["evil.example/"])]),
+    canon130 => (["http://[::ffff:1.2.3.4]/x"], "http://[::FFFF:1.2.3.4]:80/x", [(7, 28, "url", &["[::ffff:1.2.3.4]/x"])]),
+}
+
 rows! { ipv4:
     ip010 => (["1.2.3.4"], "1.2.3.4", [(0, 7, "ipv4", &["1.2.3.4"])]),
     ip020 => (["1.2.3.4"], "1.2.3.4:443 [1.2.3.4] ip=1.2.3.4. 1.2.3.4/24", [(0, 7, "ipv4", &["1.2.3.4"]), (13, 20, "ipv4", &["1.2.3.4"]), (25, 32, "ipv4", &["1.2.3.4"]), (34, 41, "ipv4", &["1.2.3.4"])]),

@@ -6,6 +6,7 @@ pub(crate) mod filter;
 pub(crate) mod ip;
 pub(crate) mod keyed;
 pub(crate) mod tables;
+pub(crate) mod urls;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -5,6 +5,7 @@ use aho_corasick::AhoCorasick;
 use super::filter::{for_each_suffix_hash, BitFilter, ByteSet};
 use super::ip::{IntervalTable, Ipv4Table};
 use super::keyed::{self, Key, KeyedTable};
+use super::urls::UrlTable;
 use crate::entries::Entries;
 use crate::error::BuildError;
 use crate::indicator::Kind;
@@ -47,7 +48,7 @@ pub(crate) struct Tables {
     /// The last bytes of the keys of `names` and `emails`, in both ASCII cases: a token
     /// that ends in another byte needs no hashing at all (a number, most often).
     pub name_ends: ByteSet,
-    pub urls: KeyedTable<u32>,
+    pub urls: UrlTable,
     /// Some URL has a bracketed IPv6 host.
     pub bracketed_url_hosts: bool,
     pub emails: KeyedTable<u32>,
@@ -126,7 +127,7 @@ impl Tables {
             suffix_filter: names.suffix_filter,
             dotless_names: names.dotless || exact.dotless_email,
             bracketed_url_hosts: names.bracketed_url_hosts,
-            urls: exact.urls,
+            urls: UrlTable::compile(entries),
             emails: exact.emails,
             digest_filter: exact.digest_filter,
             hashes: exact.hashes,
@@ -200,9 +201,8 @@ impl Names {
     }
 }
 
-/// The tables of values matched whole: URLs, e-mail addresses, digests, strings.
+/// The tables of values matched whole: e-mail addresses, digests, strings.
 struct Exact<'a> {
-    urls: KeyedTable<u32>,
     emails: KeyedTable<u32>,
     /// Some e-mail domain is a single label.
     dotless_email: bool,
@@ -217,7 +217,6 @@ impl<'a> Exact<'a> {
     fn compile(entries: &'a Entries) -> Exact<'a> {
         let count = |kinds: &[Kind]| entries.kinds().iter().filter(|k| kinds.contains(k)).count();
         let mut exact = Exact {
-            urls: KeyedTable::with_capacity(count(&[Kind::Url])),
             emails: KeyedTable::with_capacity(count(&[Kind::Email])),
             dotless_email: false,
             hashes: KeyedTable::with_capacity(count(&Kind::ALL[6..12])),
@@ -230,7 +229,6 @@ impl<'a> Exact<'a> {
             let id = id as u32;
             let key = Key::whole(id, entries);
             let table = match entry.kind {
-                Kind::Url => &mut exact.urls,
                 Kind::Email => {
                     let domain = entry.value.rsplit_once('@').map_or("", |(_, d)| d);
                     exact.dotless_email |= !domain.contains('.');

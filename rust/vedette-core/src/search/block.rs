@@ -300,6 +300,16 @@ impl Chunk {
             out.set(w, starts & quads);
             after = (digit, follow, octet);
         }
+        // A digit right after a percent escape starts an address too (`%2F1.2.3.4`). Escapes
+        // are rare, so we find these starts by a search for `%`, not in the masks.
+        let from = self.base.saturating_sub(3);
+        for percent in memchr::memchr_iter(b'%', &text[from..self.end()]) {
+            let digit = from + percent + 3;
+            let inside = (self.base..self.end()).contains(&digit);
+            if inside && text[digit].is_ascii_digit() && class::escape_before(text, digit) {
+                out.add(digit - self.base);
+            }
+        }
         out
     }
 

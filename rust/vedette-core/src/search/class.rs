@@ -69,6 +69,52 @@ pub(crate) fn is_local(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
 }
 
+/// Whether `hay[..pos]` ends with a percent escape `%XX`, which every boundary rule reads
+/// as one byte outside every class (docs/semantics.md §4.2): `%2Fmail.evil.example` holds
+/// the host `mail.evil.example`.
+#[inline]
+pub(crate) fn escape_before(hay: &[u8], pos: usize) -> bool {
+    pos >= 3 && hay[pos - 3] == b'%' && hay[pos - 2].is_ascii_hexdigit() && hay[pos - 1].is_ascii_hexdigit()
+}
+
+/// The start of the run `hay[start..end]` once the `XX` of a `%XX` it begins with is left
+/// out: the run of host bytes in `%2Fmail.evil.example` begins
+/// at `2F`, the host after it.
+#[inline]
+pub(crate) fn past_escape(hay: &[u8], start: usize, end: usize) -> usize {
+    match start + 2 <= end && escape_before(hay, start + 2) {
+        true => start + 2,
+        false => start,
+    }
+}
+
+/// Whether a URL may end just before `pos`: the end of the text, a URL terminator, or one
+/// of the closing typographic quotes `”` `’` `»` (docs/semantics.md §4.6).
+#[inline]
+pub(crate) fn ends_url(hay: &[u8], pos: usize) -> bool {
+    match hay.get(pos..) {
+        None | Some([]) => true,
+        Some([b, ..]) if is(*b, URL_END) => true,
+        Some([0xE2, 0x80, 0x9D | 0x99, ..] | [0xC2, 0xBB, ..]) => true,
+        Some(_) => false,
+    }
+}
+
+/// Whether a URL whose bytes end just before `end` ends there: followed by a URL
+/// terminator, by `?` when it has no query (`http://evil.example/a` is in
+/// `evil.example/a?x=1`), or by a run of trailing punctuation and then a terminator
+/// (`(see http://evil.example/a).`).
+#[inline]
+pub(crate) fn url_ends_at(hay: &[u8], end: usize, has_query: bool) -> bool {
+    if ends_url(hay, end) || (!has_query && hay.get(end) == Some(&b'?')) {
+        return true;
+    }
+    let punctuation = hay.get(end..).unwrap_or_default().iter();
+    let run =
+        punctuation.take_while(|b| matches!(b, b'.' | b',' | b':' | b';' | b'!' | b'?' | b')' | b']' | b'}'));
+    ends_url(hay, end + run.count())
+}
+
 /// Whether `b` has any of the class bits in `class`.
 #[inline(always)]
 pub(crate) fn is(b: u8, class: u8) -> bool {

@@ -1,7 +1,7 @@
 //! IP literals in text (design §3): IPv6 runs around colons, and IPv4 dotted quads.
 
 use super::block::{Chunk, Class};
-use super::class::{is, ALNUM};
+use super::class::{escape_before, is, past_escape, ALNUM};
 use super::{text, Collector};
 use crate::indicator::Kind;
 use crate::normalize::{ipv4_mapped, ipv4_prefix_in, parse_ipv6};
@@ -22,8 +22,8 @@ impl Ipv6Pass {
             if colon < self.from {
                 continue;
             }
-            let start = chunk.extent_start(hay, Class::V6, colon);
             let end = chunk.extent_end(hay, Class::V6, colon);
+            let start = past_escape(hay, chunk.extent_start(hay, Class::V6, colon), end);
             self.from = end;
             // An address has `::` or six colons or more: times and ports have neither.
             let colons = chunk.bits(&chunk.colon, start, end);
@@ -83,7 +83,7 @@ fn literal_in_run(hay: &[u8], start: usize, end: usize) -> Option<(usize, usize)
     }
     let mut s = start;
     // Glued to a word (`src:2001:db8::1`): the literal starts after the first colon.
-    if start > 0 && is(hay[start - 1], ALNUM) {
+    if start > 0 && is(hay[start - 1], ALNUM) && !escape_before(hay, start) {
         s = start + memchr::memchr(b':', run)? + 1;
     }
     let mut e = end;
@@ -115,7 +115,7 @@ fn report_ipv6(c: &mut Collector<'_>, hay: &[u8], s: usize, e: usize) {
         None => c.report(s, e, Kind::Ipv6, tables.ipv6.covering(addr)),
     }
     if tables.bracketed_url_hosts && s > 0 && hay[s - 1] == b'[' && hay.get(e) == Some(&b']') {
-        text::url_candidates(c, hay, s - 1, e + 1);
+        text::url_candidates(c, hay, s - 1, e + 1, text::UrlHost::Ipv6(addr));
     }
 }
 

@@ -2,12 +2,15 @@
 //! host names, URLs, e-mail addresses and hex digests.
 
 use super::block::{Chunk, Class};
-use super::class::{is, is_local, HOST, URL_END};
+use std::io::Write;
+
+use super::class::{escape_before, is, is_local, past_escape, url_ends_at, HOST, URL_END};
 use super::Collector;
 use crate::build::filter::for_each_suffix_hash;
 use crate::build::keyed;
 use crate::build::tables::{lower_hex, NO_ENTRY};
 use crate::indicator::Kind;
+use crate::normalize;
 
 /// Longest e-mail local part we walk back over; RFC 5321 allows 64 bytes.
 const MAX_LOCAL_PART: usize = 256;
@@ -28,7 +31,10 @@ pub(super) fn scan_name_runs(c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk) {
     let seeds = chunk.name_run_ends(hay, tables.dotless_names, skip_digit_ends);
     for last in seeds.positions() {
         let end = last + 1;
-        let start = chunk.extent_start(hay, Class::Run, end);
+        let start = past_escape(hay, chunk.extent_start(hay, Class::Run, end), end);
+        if start == end {
+            continue; // nothing but an escape's digits
+        }
         let dots = chunk.bits(&chunk.dot, start, end);
         let double_dot = match dots {
             Some(dots) => dots & dots >> 1 != 0,
@@ -66,8 +72,8 @@ impl DigestPass {
             if probe < self.from {
                 continue;
             }
-            let start = chunk.extent_start(hay, Class::Alnum, probe);
             let end = chunk.extent_end(hay, Class::Alnum, probe);
+            let start = past_escape(hay, chunk.extent_start(hay, Class::Alnum, probe), end);
             self.from = end;
             let Some(kind) = Kind::hash_of_hex_len(end - start) else { continue };
             let mut buf = [0u8; 128];
@@ -111,7 +117,9 @@ fn scan_names(c: &mut Collector<'_>, hay: &[u8], start: usize, end: usize) {
         }
         // Only the run's first segment, with no dot before it, starts at a host boundary.
         let at_host_boundary = seg == start;
-        lookup_segment(c, hay, first, seg, seg_end, at_host_boundary, seg_end == end);
+        // A URL host ends the run, or all of it but one trailing dot (`evil.example./a`).
+        let ends_run = seg_end == end || (seg_end + 1 == end && hay[seg_end] == b'.');
+        lookup_segment(c, hay, first, seg, seg_end, at_host_boundary, ends_run);
         seg = seg_end;
         while seg < end && hay[seg] == b'.' {
             seg += 1;
@@ -174,7 +182,7 @@ fn lookup_segment(
                 c.report(seg, seg_end, Kind::Hostname, &[slot.hostname]);
             }
             if slot.url_host && ends_run {
-                url_candidates(c, hay, seg, seg_end);
+                url_candidates(c, hay, seg, seg_end, UrlHost::Name);
             }
         }
         if !tables.emails.is_empty() && seg > 0 && hay[seg - 1] == b'@' {
@@ -187,10 +195,10 @@ fn lookup_segment(
 fn email_candidate(c: &mut Collector<'_>, hay: &[u8], at: usize, end: usize) {
     let floor = at.saturating_sub(MAX_LOCAL_PART + 1);
     let mut local = at;
-    while local > floor && is_local(hay[local - 1]) {
+    while local > floor && is_local(hay[local - 1]) && !escape_before(hay, local) {
         local -= 1;
     }
-    if local == at || (local > 0 && is_local(hay[local - 1])) {
+    if local == at || (local > 0 && is_local(hay[local - 1]) && !escape_before(hay, local)) {
         return;
     }
     let mut lower = std::mem::take(&mut c.scratch);
@@ -202,51 +210,94 @@ fn email_candidate(c: &mut Collector<'_>, hay: &[u8], at: usize, end: usize) {
     c.scratch = lower;
 }
 
-/// URLs whose host is `hay[host..host_end]`: the host, an optional `:port`, then a path
-/// up to a URL terminator (or up to `?`, for URLs with no query), or the bare host
-/// followed by a terminator (for URLs whose path is `/`).
-pub(super) fn url_candidates(c: &mut Collector<'_>, hay: &[u8], host: usize, host_end: usize) {
-    if host > 0 && (is(hay[host - 1], HOST) || hay[host - 1] == b'.') {
+/// How a URL host was written in the text: a name, compared lower-cased, or an IPv6
+/// address in brackets, compared in its canonical spelling (`[2001:DB8:0::1]` is
+/// `[2001:db8::1]`).
+#[derive(Clone, Copy)]
+pub(super) enum UrlHost {
+    Name,
+    Ipv6(u128),
+}
+
+/// Longest userinfo (`user:password@`) we walk back over to find a URL's scheme.
+const MAX_USERINFO: usize = 256;
+
+/// The URLs whose host is written at `hay[host..host_end]`, the text's URL read by the
+/// canonical rules (docs/semantics.md §4.6): one trailing dot after a name dropped, an
+/// empty port and the default port of the scheme written before the host dropped; then
+/// every URL of that `host[:port]` whose path and query the text spells out byte for byte
+/// and ends after, or the bare host for a URL whose path is `/`.
+pub(super) fn url_candidates(
+    c: &mut Collector<'_>,
+    hay: &[u8],
+    host: usize,
+    host_end: usize,
+    spelled: UrlHost,
+) {
+    if host > 0 && (is(hay[host - 1], HOST) || hay[host - 1] == b'.') && !escape_before(hay, host) {
         return;
-    }
-    let mut after = host_end;
-    if hay.get(after) == Some(&b':') {
-        let digits = hay[after + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
-        if digits == 0 {
-            return;
-        }
-        after += 1 + digits;
     }
     let mut key = std::mem::take(&mut c.scratch);
     key.clear();
-    key.extend(hay[host..host_end].iter().map(u8::to_ascii_lowercase));
-    key.extend_from_slice(&hay[host_end..after]);
-    let (urls, entries) = (&c.index.tables.urls, &c.index.entries);
-    match hay.get(after) {
-        None | Some(b'?') => bare_host(c, &mut key, host, after),
-        Some(&b) if is(b, URL_END) => bare_host(c, &mut key, host, after),
-        Some(b'/') => {
-            let path_end = hay[after..].iter().position(|&b| is(b, URL_END)).map_or(hay.len(), |p| after + p);
-            let host_len = key.len();
-            key.extend_from_slice(&hay[after..path_end]);
-            if let Some(&entry) = urls.get(entries, &key[..]) {
-                c.report(host, path_end, Kind::Url, &[entry]);
+    let mut after = host_end;
+    match spelled {
+        UrlHost::Name => {
+            key.extend(hay[host..host_end].iter().map(u8::to_ascii_lowercase));
+            if hay.get(after) == Some(&b'.') && matches!(hay.get(after + 1), Some(b':' | b'/')) {
+                after += 1;
             }
-            if let Some(q) = memchr::memchr(b'?', &hay[after..path_end]) {
-                key.truncate(host_len + q);
-                if let Some(&entry) = urls.get(entries, &key[..]) {
-                    c.report(host, after + q, Kind::Url, &[entry]);
+        }
+        // Writing into the reused buffer allocates nothing.
+        UrlHost::Ipv6(addr) => drop(write!(key, "{}", normalize::BracketedIpv6(addr))),
+    }
+    if hay.get(after) == Some(&b':') {
+        let digits = hay[after + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let written = &hay[after + 1..after + 1 + digits];
+        after += 1 + digits;
+        if !written.is_empty() {
+            let Some(port) = normalize::parse_port(written) else {
+                c.scratch = key;
+                return;
+            };
+            if normalize::default_port(written_scheme(hay, host)) != Some(port) {
+                drop(write!(key, ":{port}"));
+            }
+        }
+    }
+    let index = c.index;
+    let (urls, entries) = (&index.tables.urls, &index.entries);
+    if let Some(group) = urls.host(entries, &key) {
+        match hay.get(after) {
+            Some(b'/') => urls.prefixes_of(entries, group, &hay[after..], |entry, len| {
+                let end = after + len;
+                let has_query = memchr::memchr(b'?', &hay[after..end]).is_some();
+                if url_ends_at(hay, end, has_query) {
+                    c.report(host, end, Kind::Url, &[entry]);
+                }
+            }),
+            _ => {
+                if let Some(entry) = urls.root(entries, group).filter(|_| url_ends_at(hay, after, false)) {
+                    c.report(host, after, Kind::Url, &[entry]);
                 }
             }
         }
-        Some(_) => {}
     }
     c.scratch = key;
 }
 
-fn bare_host(c: &mut Collector<'_>, key: &mut Vec<u8>, host: usize, end: usize) {
-    key.push(b'/');
-    if let Some(&entry) = c.index.tables.urls.get(&c.index.entries, &key[..]) {
-        c.report(host, end, Kind::Url, &[entry]);
+/// The scheme written just before a URL host (`http` in `http://evil.example`, also past a
+/// userinfo `user@`), or nothing.
+fn written_scheme(hay: &[u8], host: usize) -> &[u8] {
+    let mut at = host;
+    if at > 0 && hay[at - 1] == b'@' {
+        let floor = at.saturating_sub(MAX_USERINFO);
+        at -= 1;
+        while at > floor && !matches!(hay[at - 1], b'/' | b'@') && !is(hay[at - 1], URL_END) {
+            at -= 1;
+        }
     }
+    let Some(before) = hay[..at].strip_suffix(b"://") else { return &[] };
+    let scheme =
+        before.iter().rev().take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-'));
+    &before[before.len() - scheme.count()..]
 }
