@@ -17,6 +17,63 @@ fn ends_host(text: &[u8], end: usize) -> bool {
     }
 }
 
+/// Whether `text[..p]` ends with a percent escape `%XX`: a boundary, as a space would be.
+fn escape_before(text: &[u8], p: usize) -> bool {
+    p >= 3 && text[p - 3] == b'%' && text[p - 2].is_ascii_hexdigit() && text[p - 1].is_ascii_hexdigit()
+}
+
+/// Whether `p` is the first digit of a percent escape: no token starts there.
+fn inside_escape(text: &[u8], p: usize) -> bool {
+    p + 2 <= text.len() && escape_before(text, p + 2)
+}
+
+/// A URL terminator at `p` (or the end): whitespace, ``"'<>`,|``, NUL, `#`, `”` `’` `»`.
+fn url_terminator(text: &[u8], p: usize) -> bool {
+    let rest = &text[p.min(text.len())..];
+    rest.is_empty()
+        || b" \t\n\x0b\x0c\r\"'<>`,|\0#".contains(&rest[0])
+        || ["\u{201d}", "\u{2019}", "\u{bb}"].iter().any(|q| rest.starts_with(q.as_bytes()))
+}
+
+/// Whether a URL may end at `end`: a terminator, `?` for a URL without a query, or
+/// trailing punctuation and then a terminator.
+fn url_ends(text: &[u8], end: usize, has_query: bool) -> bool {
+    let mut p = end;
+    while p < text.len() && b".,:;!?)]}".contains(&text[p]) {
+        p += 1;
+    }
+    url_terminator(text, end) || (!has_query && text.get(end) == Some(&b'?')) || url_terminator(text, p)
+}
+
+/// The URL `url` (canonical, no port) at `p`: the host (any case, then an optional dot),
+/// then the path byte for byte; or the bare host for a path of `/`. Returns the ends.
+fn url_at(text: &[u8], p: usize, url: &str) -> Vec<usize> {
+    let (host, path) = url.split_at(url.find('/').unwrap());
+    let mut ends = Vec::new();
+    let Some(here) = text.get(p..p + host.len()) else { return ends };
+    if !here.eq_ignore_ascii_case(host.as_bytes()) {
+        return ends;
+    }
+    let after = p + host.len();
+    for at in [after, after + 1] {
+        if at == after + 1 && !(text.get(after) == Some(&b'.') && text.get(at) == Some(&b'/')) {
+            continue;
+        }
+        if text[at.min(text.len())..].starts_with(path.as_bytes())
+            && url_ends(text, at + path.len(), path.contains('?'))
+        {
+            ends.push(at + path.len());
+        }
+    }
+    // A bare host must end as a host does: bytes >= 0x80 are host bytes, so a closing
+    // quote glued to it (`evil.example”`) makes it another name.
+    let host_ends = !text.get(after).is_some_and(|&b| host_byte(b));
+    if path == "/" && host_ends && url_ends(text, after, false) {
+        ends.push(after);
+    }
+    ends
+}
+
 type Found = Vec<(usize, usize, Kind, Vec<String>)>;
 
 /// Every match of `indicators` (kind, canonical value) in `text`, rule by rule.
@@ -24,10 +81,29 @@ fn naive(indicators: &[(Kind, String)], text: &[u8]) -> Found {
     let mut found: std::collections::BTreeMap<(usize, usize, Kind), Vec<String>> = Default::default();
     for (kind, value) in indicators {
         let v = value.as_bytes();
+        if *kind == Kind::Url {
+            for p in 0..text.len() {
+                let before = p.checked_sub(1).map(|i| text[i]);
+                let boundary = before.is_none_or(|b| !(host_byte(b) || b == b'.')) || escape_before(text, p);
+                if boundary && !inside_escape(text, p) {
+                    for end in url_at(text, p, value) {
+                        found.entry((p, end, *kind)).or_default().push(value.clone());
+                    }
+                }
+            }
+            continue;
+        }
         for p in 0..text.len().saturating_sub(v.len() - 1) {
             let end = p + v.len();
             let here = &text[p..end];
-            let before = p.checked_sub(1).map(|i| text[i]);
+            // A percent escape before a token is a boundary; no token starts inside one.
+            let before = match escape_before(text, p) {
+                true => None,
+                false => p.checked_sub(1).map(|i| text[i]),
+            };
+            if inside_escape(text, p) && *kind != Kind::String {
+                continue;
+            }
             let span = match kind {
                 Kind::String if here == v => Some((p, end)),
                 Kind::Domain | Kind::Hostname if here.eq_ignore_ascii_case(v) && ends_host(text, end) => {
@@ -37,7 +113,10 @@ fn naive(indicators: &[(Kind, String)], text: &[u8]) -> Found {
                         Some(b) => !host_byte(b),
                     };
                     let mut start = p;
-                    while start > 0 && (host_byte(text[start - 1]) || text[start - 1] == b'.') {
+                    while start > 0
+                        && (host_byte(text[start - 1]) || text[start - 1] == b'.')
+                        && !escape_before(text, start)
+                    {
                         start -= 1;
                     }
                     while text[start] == b'.' {
@@ -93,7 +172,17 @@ fn indicator() -> impl Strategy<Value = (Kind, String)> {
         ])
         .prop_map(|v| (if v.len() == 32 { Kind::Md5 } else { Kind::Sha1 }, v.to_string())),
         prop::sample::select(vec!["evil", "a.b", "--", "0x"]).prop_map(|v| (Kind::String, v.to_string())),
+        (prop::sample::select(vec!["evil.example", "a.evil.example", "1.2.3.4"]), url_path())
+            .prop_map(|(host, path)| (Kind::Url, format!("{host}{path}"))),
     ]
+}
+
+/// URL paths holding every byte class: terminators, trailing punctuation, `?`, `%`, `@`.
+fn url_path() -> impl Strategy<Value = String> {
+    let piece = prop::sample::select(vec![
+        "a", "B", "1", ",", "|", "'", "\"", "<", ">", "`", ".", ")", "?", "=", "%2F", "@", ":", "/", "-", "_",
+    ]);
+    prop::collection::vec(piece, 0..5).prop_map(|pieces| format!("/{}", pieces.concat()))
 }
 
 fn haystack(indicators: Vec<(Kind, String)>) -> impl Strategy<Value = (Vec<(Kind, String)>, Vec<u8>)> {
@@ -114,6 +203,17 @@ fn haystack(indicators: Vec<(Kind, String)>) -> impl Strategy<Value = (Vec<(Kind
             "\u{e9}",
             "0",
             "d41d8cd98f00b204e9800998ecf8427e0",
+            "http://",
+            "%2F",
+            "%3a",
+            "?",
+            ",",
+            ")",
+            "'",
+            "\"",
+            "|",
+            "/a",
+            "\u{201d}",
         ]
         .map(String::from),
     );
