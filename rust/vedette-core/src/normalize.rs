@@ -168,7 +168,7 @@ pub(crate) fn ipv4_mapped(addr: u128) -> Option<u32> {
 /// The start of `::ffff:0:0/96`: IPv4 values are computed as IPv6 ones inside it.
 const MAPPED: u128 = 0xffff << 32;
 
-/// The six bytes design.md calls ASCII whitespace (`str::trim_ascii` misses `\v`).
+/// ASCII whitespace, the six bytes of docs/semantics.md (`str::trim_ascii` misses `\v`).
 fn is_ws(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
 }
@@ -178,7 +178,7 @@ fn text(kind: Kind, value: String) -> Normalized {
     Normalized { kind, value, ip: None, masked_host_bits: false }
 }
 
-/// The kind-inference rules of design.md §2, first rule that fits.
+/// The kind-inference rules of docs/semantics.md §2, first rule that fits.
 fn infer(v: &str, strict: bool) -> Result<Normalized, IndicatorError> {
     if let Some(parsed) = parse_ip(v, strict) {
         return parsed.map(|ip| ip.norm).map_err(|(kind, r)| IndicatorError::new(Some(kind), v, r));

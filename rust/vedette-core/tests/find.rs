@@ -1,4 +1,4 @@
-//! The matching semantics of design §3, one row per case.
+//! The matching semantics of docs/semantics.md §4, one row per case.
 //!
 //! A row: id, indicators (`kind:value`, or a bare value whose kind is inferred), the
 //! text, and the expected matches as `(start, end, kind, canonical values)`.

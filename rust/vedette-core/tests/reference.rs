@@ -1,5 +1,5 @@
 //! `Index::find` against a deliberately naive reference: for every indicator and every
-//! position, test the boundary rules of design §3 directly.
+//! position, test the boundary rules of docs/semantics.md §4 directly.
 
 use proptest::prelude::*;
 use vedette_core::{IndexBuilder, Kind, Meta};

@@ -238,8 +238,8 @@ fn kind_of(name: &str) -> Result<Option<Kind>, ()> {
         // `ip` is v4 or v6, and `hash` any digest: the value says which.
         "ip" | "ip-src" | "ip-dst" | "ip-addr" | "hash" | "filehash" => None,
         // NOTE: `uri` is a URL in some exports and a bare path (`/admin.php`) in MISP's,
-        // which design §2 maps to a string. Inference gets both right: a value with a
-        // scheme or a host infers `url`, a path infers `string`.
+        // which docs/semantics.md §3.4 maps to a string. Inference gets both right: a
+        // value with a scheme or a host infers `url`, a path infers `string`.
         "uri" => None,
         "ipv4-addr" => Some(Kind::Ipv4),
         "ipv6-addr" => Some(Kind::Ipv6),

@@ -8,11 +8,11 @@
 //! that order over the whole file (JSON has no useful lines, and the position finds the
 //! attribute again). Messages name the attribute by uuid.
 //!
-//! Types map as design.md §2 says (see `parts_of`); unsupported types are counted per
-//! type (category `unsupported type: <type>`). Attributes are left out by policy, never
-//! as errors, when `deleted` is true (on the attribute or its object) and when `to_ids`
-//! is false, unless `keep_non_ids`. We look at `to_ids` before the type, so a strict load
-//! of a typical event does not fail on its `text` and `link` context attributes.
+//! Types map as docs/semantics.md §3.4 says (see `parts_of`); unsupported types are counted
+//! per type (category `unsupported type: <type>`). Attributes are left out by policy, never
+//! as errors, when `deleted` is true (on the attribute or its object) and when `to_ids` is
+//! false, unless `keep_non_ids`. We look at `to_ids` before the type, so a strict load of a
+//! typical event does not fail on its `text` and `link` context attributes.
 //!
 //! Metadata: `ref` is the attribute uuid (else the event's); `source` is the event's
 //! `Orgc.name`, else `Org.name`, else `misp`; the description is the attribute comment,

@@ -241,7 +241,7 @@ pub fn decompress<'a>(data: &'a [u8], source: &str) -> Result<Cow<'a, [u8]>, Fee
 /// The UTF-8 byte order mark, which editors on Windows put before the first line.
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
-/// ASCII whitespace as the design defines it: space, `\t`, `\n`, `\v`, `\f`, `\r`. Not
+/// ASCII whitespace as docs/semantics.md defines it: space, `\t`, `\n`, `\v`, `\f`, `\r`. Not
 /// `u8::is_ascii_whitespace`, which leaves out `\v`.
 fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')

@@ -2,13 +2,13 @@
 //!
 //! [`Compiler::compile`] parses the whole grammar of the specification (observation
 //! expressions, `AND`/`OR`/`FOLLOWEDBY` between them, the `WITHIN`/`REPEATS`/`START..STOP`
-//! qualifiers, `AND`/`OR` between comparisons, every operator and literal, comments) with
-//! a hand-written recursive-descent parser, then compiles the subset of design §2. We
-//! parse all of it, rather than match the shapes we take, so that the load report tells
-//! a broken pattern ("invalid pattern") from a valid one we do not index ("unsupported
-//! pattern: MATCHES"), and so that the decision to compile sees the whole pattern:
-//! nothing is half-compiled. Only an `OR` may load part of itself, because each of its
-//! atoms alone implies the pattern; its other atoms are reported one by one.
+//! qualifiers, `AND`/`OR` between comparisons, every operator and literal, comments) with a
+//! hand-written recursive-descent parser, then compiles the subset of docs/semantics.md
+//! §3.5. We parse all of it, rather than match the shapes we take, so that the load report
+//! tells a broken pattern ("invalid pattern") from a valid one we do not index
+//! ("unsupported pattern: MATCHES"), and so that the decision to compile sees the whole
+//! pattern: nothing is half-compiled. Only an `OR` may load part of itself, because each of
+//! its atoms alone implies the pattern; its other atoms are reported one by one.
 //!
 //! Speed: the ANTLR-based stix2-patterns reads a few thousand patterns/s, minutes for a
 //! 1M indicator feed; this reads about two million. One `Compiler` serves a whole

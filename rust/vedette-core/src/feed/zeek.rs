@@ -11,9 +11,9 @@
 //!
 //! We also take a UTF-8 BOM, CRLF line ends and blank lines.
 //!
-//! Types map as design.md §2 says: `ADDR`/`SUBNET` are ipv4 or ipv6 (by the value's
-//! shape), `DOMAIN` is a domain (or a hostname with `zeek_domain_as_hostname`), `URL`,
-//! `EMAIL`, `FILE_HASH`/`CERT_HASH` (the hash kind by hex length), and
+//! Types map as docs/semantics.md §3.3 says: `ADDR`/`SUBNET` are ipv4 or ipv6 (by the
+//! value's shape), `DOMAIN` is a domain (or a hostname with `zeek_domain_as_hostname`),
+//! `URL`, `EMAIL`, `FILE_HASH`/`CERT_HASH` (the hash kind by hex length), and
 //! `FILE_NAME`/`SOFTWARE`/`USER_NAME` as strings. Other types are unsupported.
 //!
 //! `meta.url` becomes the record's reference: Zeek intel has no id of its own, and the

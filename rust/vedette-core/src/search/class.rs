@@ -1,4 +1,4 @@
-//! Byte classes of the boundary rules (design §3), one table lookup per byte.
+//! Byte classes of the boundary rules (docs/semantics.md §4.2), one table lookup per byte.
 
 /// `[A-Za-z0-9_-]` or any byte >= 0x80: a byte of a host name label.
 pub(crate) const HOST: u8 = 1;

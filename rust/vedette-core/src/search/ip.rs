@@ -1,4 +1,5 @@
-//! IP literals in text (design §3): IPv6 runs around colons, and IPv4 dotted quads.
+//! IP literals in text (docs/semantics.md §4.12, §4.13): IPv6 runs around colons, and IPv4
+//! dotted quads.
 
 use super::block::{Chunk, Class};
 use super::class::{escape_before, is, past_escape, ALNUM};

@@ -1,4 +1,5 @@
-//! Matching free text: every occurrence of every indicator, with design §3's boundaries.
+//! Matching free text: every occurrence of every indicator, with the boundaries of
+//! docs/semantics.md §4.
 //!
 //! The scan never walks one automaton over all patterns: that misses the cache on every
 //! byte once the set is large. It finds candidate tokens instead (runs of host-name
