@@ -4,7 +4,7 @@
 //! A URL's path and query may hold any byte, terminators included (`/a,b`, `/a|b`), so
 //! the text cannot tell where a URL ends before it knows which URLs it may be: we walk the
 //! text's bytes after the host down the host's sorted paths instead (docs/semantics.md
-//! §4.6). The walk stops where the text leaves every path, so it reads at most as many
+//! §4.8). The walk stops where the text leaves every path, so it reads at most as many
 //! bytes as the longest path of that host.
 
 use super::keyed::{Key, KeyedTable};

@@ -70,7 +70,7 @@ pub(crate) fn is_local(b: u8) -> bool {
 }
 
 /// Whether `hay[..pos]` ends with a percent escape `%XX`, which every boundary rule reads
-/// as one byte outside every class (docs/semantics.md §4.2): `%2Fmail.evil.example` holds
+/// as one byte outside every class (docs/semantics.md §4.3): `%2Fmail.evil.example` holds
 /// the host `mail.evil.example`.
 #[inline]
 pub(crate) fn escape_before(hay: &[u8], pos: usize) -> bool {
@@ -89,7 +89,7 @@ pub(crate) fn past_escape(hay: &[u8], start: usize, end: usize) -> usize {
 }
 
 /// Whether a URL may end just before `pos`: the end of the text, a URL terminator, or one
-/// of the closing typographic quotes `”` `’` `»` (docs/semantics.md §4.6).
+/// of the closing typographic quotes `”` `’` `»` (docs/semantics.md §4.9).
 #[inline]
 pub(crate) fn ends_url(hay: &[u8], pos: usize) -> bool {
     match hay.get(pos..) {
@@ -103,7 +103,7 @@ pub(crate) fn ends_url(hay: &[u8], pos: usize) -> bool {
 /// Whether a URL whose bytes end just before `end` ends there: followed by a URL
 /// terminator, by `?` when it has no query (`http://evil.example/a` is in
 /// `evil.example/a?x=1`), or by a run of trailing punctuation and then a terminator
-/// (`(see http://evil.example/a).`).
+/// (`(see http://evil.example/a).`, docs/semantics.md §4.10).
 #[inline]
 pub(crate) fn url_ends_at(hay: &[u8], end: usize, has_query: bool) -> bool {
     if ends_url(hay, end) || (!has_query && hay.get(end) == Some(&b'?')) {

@@ -223,7 +223,7 @@ pub(super) enum UrlHost {
 const MAX_USERINFO: usize = 256;
 
 /// The URLs whose host is written at `hay[host..host_end]`, the text's URL read by the
-/// canonical rules (docs/semantics.md §4.6): one trailing dot after a name dropped, an
+/// canonical rules (docs/semantics.md §4.11): one trailing dot after a name dropped, an
 /// empty port and the default port of the scheme written before the host dropped; then
 /// every URL of that `host[:port]` whose path and query the text spells out byte for byte
 /// and ends after, or the bare host for a URL whose path is `/`.
