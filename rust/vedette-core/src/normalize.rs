@@ -61,9 +61,9 @@ pub fn normalize(value: &str, kind: Option<Kind>, strict: bool) -> Result<Normal
                 Err(reason) => Err(fail(Some(kind), reason)),
             };
         }
-        Kind::Domain | Kind::Hostname => host_name(v, true),
+        Kind::Domain | Kind::Hostname => host_name(v),
         Kind::Url => url(v),
-        Kind::Email => email(v, true),
+        Kind::Email => email(v),
         Kind::String => Ok(v.to_string()),
         Kind::Md5 | Kind::Sha1 | Kind::Sha224 | Kind::Sha256 | Kind::Sha384 | Kind::Sha512 => hash(v, kind),
     };
@@ -168,7 +168,7 @@ pub(crate) fn ipv4_mapped(addr: u128) -> Option<u32> {
 /// The start of `::ffff:0:0/96`: IPv4 values are computed as IPv6 ones inside it.
 const MAPPED: u128 = 0xffff << 32;
 
-/// ASCII whitespace, the six bytes of docs/semantics.md (`str::trim_ascii` misses `\v`).
+/// ASCII whitespace: space, `\t`, `\n`, `\v`, `\f`, `\r` (`str::trim_ascii` misses `\v`).
 fn is_ws(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
 }
@@ -178,7 +178,25 @@ fn text(kind: Kind, value: String) -> Normalized {
     Normalized { kind, value, ip: None, masked_host_bits: false }
 }
 
-/// The kind-inference rules of docs/semantics.md §2, first rule that fits.
+/// The kind of a bare value (a plain list line, `add` without a kind) and its canonical
+/// form (docs/semantics.md §2). The first rule that fits decides:
+///
+/// 1. an IPv4 or IPv6 address, network or range → `ipv4`/`ipv6` (a dotted quad with a bad
+///    octet is an error, not a string; `1.2.3.4/24` is a network, never a URL);
+/// 2. hex of a digest's length (32, 40, 56, 64, 96, 128) → that hash;
+/// 3. whitespace or a control byte → `string` (`Mozilla/5.0 (+http://a.example/)`);
+/// 4. `://` anywhere → `url`;
+/// 5. an `@` with no `/` before it → `email` (`evil.example/login@x.example` goes on);
+/// 6. a host followed by `/` or `:port/` → `url`, where the host is a host name, a
+///    dotted quad (`1.1.1.1/ca`) or an IPv6 address in brackets (`[2001:db8::1]/x`);
+/// 7. a host name alone → `domain`;
+/// 8. anything else → `string` (`payload.exe`, `Mozilla/5.0`, `localhost`).
+///
+/// A host name here is at least two labels of letters, digits, `-` and `_` (non-ASCII
+/// letters for IDNs), one trailing dot allowed, whose last label is a top-level label
+/// ([`is_top_level_label`]). Real feeds list hosts such as
+/// `securely_ledger_download.teachable.com`: DNS names may hold `_`, only host names in
+/// the strict RFC 952 sense may not.
 fn infer(v: &str, strict: bool) -> Result<Normalized, IndicatorError> {
     if let Some(parsed) = parse_ip(v, strict) {
         return parsed.map(|ip| ip.norm).map_err(|(kind, r)| IndicatorError::new(Some(kind), v, r));
@@ -194,7 +212,7 @@ fn infer(v: &str, strict: bool) -> Result<Normalized, IndicatorError> {
         Kind::String
     } else if v.contains("://") {
         Kind::Url
-    } else if v.contains('@') {
+    } else if v.find('@').is_some_and(|at| !v[..at].contains('/')) {
         Kind::Email
     } else if looks_like_host_then_path(v) {
         Kind::Url
@@ -205,21 +223,22 @@ fn infer(v: &str, strict: bool) -> Result<Normalized, IndicatorError> {
     };
     let value = match kind {
         Kind::Url => url(v),
-        Kind::Email => email(v, false),
-        Kind::Domain => host_name(v, false),
+        Kind::Email => email(v),
+        Kind::Domain => host_name(v),
         _ => Ok(v.to_string()),
     };
     value.map(|value| text(kind, value)).map_err(|r| IndicatorError::new(Some(kind), v, r))
 }
 
-/// A host name as inference sees one: at least two labels of letters, digits and `-`
+/// A host name as inference sees one: at least two labels of letters, digits, `-` and `_`
 /// (non-ASCII letters for IDNs), one trailing dot allowed, ending in a top-level label.
 fn looks_like_hostname(v: &str) -> bool {
     let v = v.strip_suffix('.').unwrap_or(v);
     let label_ok = |l: &str| {
         !l.is_empty()
-            && l.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || (!c.is_ascii() && c.is_alphanumeric()))
+            && l.chars().all(|c| {
+                c.is_ascii_alphanumeric() || c == '-' || c == '_' || (!c.is_ascii() && c.is_alphanumeric())
+            })
     };
     let Some((rest, last)) = v.rsplit_once('.') else {
         return false;
@@ -229,15 +248,28 @@ fn looks_like_hostname(v: &str) -> bool {
     tld_ok && label_ok(last) && rest.split('.').all(label_ok)
 }
 
-/// A host name followed by `/` or `:port/`.
+/// A host followed by `/` or `:port/`: a host name, a dotted quad, or an IPv6 address in
+/// brackets.
+///
+/// A quad with a bad octet (`010.1.1.1/x`) counts as one, so that [`url`] reports the
+/// octet rather than the value loading as a string, as rule 1 of [`infer`] does for a
+/// bare address.
 fn looks_like_host_then_path(v: &str) -> bool {
     let Some((authority, _)) = v.split_once('/') else {
         return false;
     };
-    match authority.rsplit_once(':') {
-        Some((host, port)) => port.bytes().all(|b| b.is_ascii_digit()) && looks_like_hostname(host),
-        None => looks_like_hostname(authority),
+    let port_ok = |port: &str| port.bytes().all(|b| b.is_ascii_digit());
+    if let Some(inner) = authority.strip_prefix('[') {
+        let Some((addr, after)) = inner.split_once(']') else {
+            return false;
+        };
+        let addr = addr.split_once('%').map_or(addr, |(addr, _zone)| addr);
+        let port_ok = after.is_empty() || after.strip_prefix(':').is_some_and(port_ok);
+        return port_ok && parse_ipv6(addr.as_bytes()).is_some();
     }
+    let (host, port) = authority.rsplit_once(':').unwrap_or((authority, ""));
+    let quad = |h: &str| parse_ipv4(h.as_bytes()).is_some() || quad_error(h).is_some();
+    port_ok(port) && (quad(host) || looks_like_hostname(host))
 }
 
 /// An IP value in canonical form, and whether any address in it was written as a dotted
@@ -270,7 +302,7 @@ fn parse_ip(v: &str, strict: bool) -> Option<Result<ParsedIp, IpError>> {
         }));
     }
     if let Some((a, len)) = v.split_once('/') {
-        // "1.2.3.4/admin" is not a network; inference goes on (to `string`).
+        // "1.2.3.4/admin" is not a network; inference goes on (to `url`).
         if len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
@@ -354,7 +386,7 @@ fn finish(first: u128, last: u128, wrote_v4: bool, masked_host_bits: bool) -> Pa
 }
 
 /// A `domain`/`hostname` value: lowercase ASCII, no trailing dot, A-labels.
-fn host_name(v: &str, underscore: bool) -> Result<String, String> {
+fn host_name(v: &str) -> Result<String, String> {
     let v = v.strip_suffix('.').unwrap_or(v);
     if v.is_empty() {
         return Err("empty host name".into());
@@ -375,13 +407,11 @@ fn host_name(v: &str, underscore: bool) -> Result<String, String> {
         if label.len() > 63 {
             return Err(format!("label is {} bytes, longer than the 63-byte limit", label.len()));
         }
-        let bad = label.bytes().find(|&b| {
-            !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || (underscore && b == b'_'))
-        });
-        match bad {
-            Some(b'_') => return Err("'_' in a host name needs an explicit kind".into()),
-            Some(b) => return Err(format!("character {:?} is not allowed in a host name", b as char)),
-            None => {}
+        let bad = label
+            .bytes()
+            .find(|&b| !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'));
+        if let Some(b) = bad {
+            return Err(format!("character {:?} is not allowed in a host name", b as char));
         }
     }
     // As in the WHATWG URL parser: a numeric last label means an IPv4 address, not a name.
@@ -430,7 +460,7 @@ fn url(v: &str) -> Result<String, String> {
             (Some(addr), _) => Ipv4Addr::from(addr).to_string(),
             (None, Some(reason)) => return Err(reason),
             (None, None) if host.is_empty() => return Err("empty host".into()),
-            (None, None) => host_name(host, true)?,
+            (None, None) => host_name(host)?,
         };
         (host, port)
     };
@@ -483,7 +513,7 @@ impl std::fmt::Display for BracketedIpv6 {
 }
 
 /// An e-mail address: local part as written (lowercased), domain as a host name.
-fn email(v: &str, explicit: bool) -> Result<String, String> {
+fn email(v: &str) -> Result<String, String> {
     let (local, domain) = v.rsplit_once('@').ok_or("no '@' in an e-mail address")?;
     if local.is_empty() {
         return Err("empty local part".into());
@@ -495,7 +525,7 @@ fn email(v: &str, explicit: bool) -> Result<String, String> {
             "character {c:?} in the local part can never match in text (only letters, digits and ._%+- can)"
         ));
     }
-    let domain = host_name(domain, explicit)?;
+    let domain = host_name(domain)?;
     Ok(format!("{}@{domain}", local.to_ascii_lowercase()))
 }
 

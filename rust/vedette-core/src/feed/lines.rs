@@ -7,7 +7,8 @@
 //!   `ip<TAB>count`, `value  # trailing comment`;
 //! - LOKI IOC files, `value;comment`, when the value is a hash or an IP address or
 //!   network: the comment becomes the description;
-//! - defanged values (`evil[.]example`, `hxxps://...`), which we refang.
+//! - defanged values (`evil[.]example`, `hxxps://...`), which we refang (a URL's path and
+//!   query only when its scheme or host is defanged too).
 
 use std::borrow::Cow;
 

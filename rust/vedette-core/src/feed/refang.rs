@@ -26,11 +26,21 @@ const TOKENS: [(&[u8], &str); 10] = [
 /// Defanged schemes and their real names, recognized at the start of a value only.
 const SCHEMES: [(&str, &str); 3] = [("hxxps", "https"), ("hxxp", "http"), ("fxp", "ftp")];
 
-/// Returns `value` with defanged separators and schemes restored.
+/// Returns `value` with defanged separators and schemes restored, when its scheme or
+/// host shows that it was defanged.
+///
+/// A value whose scheme and host are clean is kept whole: its path and query are the
+/// URL's own bytes (`evil.example/a[.]b` is a real path, and a plain list of canonical
+/// URLs must load back as written), while a defanger that touches the path touches the
+/// host or scheme too (`http[:]//webserver/payload[.]sct`).
 ///
 /// Nothing is allocated when `value` has no `[`, `(` or `{` and no defanged scheme,
 /// which is every line of a typical block list.
 pub(crate) fn refang(value: &str) -> Cow<'_, str> {
+    let head = &value[..head_len(value)];
+    if defanged_scheme(head).is_none() && matches!(refang_brackets(head), Cow::Borrowed(_)) {
+        return Cow::Borrowed(value);
+    }
     let bracketed = refang_brackets(value);
     // NOTE: brackets go first so that `hxxp[:]//` becomes `hxxp://` and then `http://`.
     match defanged_scheme(&bracketed) {
@@ -42,6 +52,19 @@ pub(crate) fn refang(value: &str) -> Cow<'_, str> {
             Cow::Owned(out)
         }
     }
+}
+
+/// The length of the scheme and host part of `value`: up to the first `/`, `?` or `#`
+/// after the scheme's `://` (or a defanged `[://]`, `[:]//`), when it has one.
+fn head_len(value: &str) -> usize {
+    let scheme =
+        value.find(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c))).unwrap_or(value.len());
+    let separator = ["://", "[://]", "[:]//"].into_iter().find(|s| value[scheme..].starts_with(s));
+    let start = match separator {
+        Some(s) if scheme > 0 => scheme + s.len(),
+        _ => 0,
+    };
+    start + value[start..].find(['/', '?', '#']).unwrap_or(value.len() - start)
 }
 
 fn refang_brackets(value: &str) -> Cow<'_, str> {
@@ -123,6 +146,18 @@ mod tests {
             ("scheme090", "fxp.example", "fxp.example"),
             ("scheme100", "hxxp", "hxxp"),
             ("utf8010", "bücher[.]example", "bücher.example"),
+            // A clean scheme and host keep the path and query as written.
+            ("path010", "evil.example/a[.]b", "evil.example/a[.]b"),
+            ("path020", "http://evil.example/a(dot)b?q=x[at]y", "http://evil.example/a(dot)b?q=x[at]y"),
+            ("path030", "1.2.3.4/[:]", "1.2.3.4/[:]"),
+            ("path040", "[2001:db8::1]:80/{.}", "[2001:db8::1]:80/{.}"),
+            ("path050", "evil.example?q=[.]", "evil.example?q=[.]"),
+            ("path060", "evil.example#[.]", "evil.example#[.]"),
+            ("path070", "evil[.]example/a[.]b", "evil.example/a.b"),
+            ("path080", "http[:]//webserver/payload[.]sct", "http://webserver/payload.sct"),
+            ("path090", "hxxp://evil.example/a(dot)b", "http://evil.example/a.b"),
+            ("path100", "https[://]evil.example/a[.]b", "https://evil.example/a.b"),
+            ("path110", "evil.example[:]8080/a[.]b", "evil.example:8080/a.b"),
             ("utf8020", "é", "é"),
         ];
         for &(id, input, want) in rows {
@@ -132,7 +167,7 @@ mod tests {
 
     #[test]
     fn refang_borrows_when_unchanged() {
-        for value in ["evil.example", "a(b)c", "http://evil.example/[x]", "hxxp"] {
+        for value in ["evil.example", "a(b)c", "http://evil.example/[x]", "hxxp", "evil.example/a[.]b"] {
             assert!(matches!(refang(value), Cow::Borrowed(_)), "{value}");
         }
         assert!(matches!(refang("evil[.]example"), Cow::Owned(_)));
