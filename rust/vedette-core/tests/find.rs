@@ -186,6 +186,9 @@ rows! { url_canonical_text:
     canon110 => (["http://evil.example/x"], "FTP://evil.example:21/x", [(6, 23, "url", &["evil.example/x"])]),
     canon120 => (["http://evil.example/"], "http://evil.example.:80 ok", [(7, 23, "url", &["evil.example/"])]),
     canon130 => (["http://[::ffff:1.2.3.4]/x"], "http://[::FFFF:1.2.3.4]:80/x", [(7, 28, "url", &["[::ffff:1.2.3.4]/x"])]),
+    canon140 => (["http://evil.example/?x=1"], "GET http://evil.example?x=1 HTTP/1.1", [(11, 27, "url", &["evil.example/?x=1"])]),
+    canon150 => (["http://evil.example/"], "evil.example?x=1", [(0, 12, "url", &["evil.example/"])]),
+    canon160 => (["http://evil.example/?x=1"], "evil.example?x=12 evil.example/x?x=1", NONE),
 }
 
 rows! { ipv4:

@@ -65,6 +65,12 @@ fn url_at(text: &[u8], p: usize, url: &str) -> Vec<usize> {
             ends.push(at + path.len());
         }
     }
+    // An empty path is `/`: `evil.example?x=1` is the URL `evil.example/?x=1`.
+    if let Some(query) = path.strip_prefix('/').filter(|q| q.starts_with('?')) {
+        if text[after..].starts_with(query.as_bytes()) && url_ends(text, after + query.len(), true) {
+            ends.push(after + query.len());
+        }
+    }
     // A bare host must end as a host does: bytes >= 0x80 are host bytes, so a closing
     // quote glued to it (`evil.example”`) makes it another name.
     let host_ends = !text.get(after).is_some_and(|&b| host_byte(b));

@@ -21,6 +21,36 @@ pub(crate) struct UrlHost {
     path_at: u32,
 }
 
+/// The text after a URL's host, read as its path: `/` then the bytes when the text goes
+/// straight on with a query (`evil.example?x=1` is `evil.example/?x=1`), else the bytes.
+#[derive(Clone, Copy)]
+pub(crate) struct PathText<'t> {
+    pub implied_slash: bool,
+    pub bytes: &'t [u8],
+}
+
+impl PathText<'_> {
+    #[inline]
+    fn get(self, i: usize) -> Option<u8> {
+        match (self.implied_slash, i) {
+            (true, 0) => Some(b'/'),
+            (true, i) => self.bytes.get(i - 1).copied(),
+            (false, i) => self.bytes.get(i).copied(),
+        }
+    }
+
+    /// Whether `path[from..]` is what the text holds from `from` on.
+    #[inline]
+    fn holds(self, from: usize, path: &[u8]) -> bool {
+        let tail = &path[from.min(path.len())..];
+        match (self.implied_slash, from) {
+            (false, _) => self.bytes.get(from..path.len()) == Some(tail),
+            (true, 0) => path.first() == Some(&b'/') && self.bytes.get(..path.len() - 1) == Some(&path[1..]),
+            (true, _) => self.bytes.get(from - 1..path.len() - 1) == Some(tail),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub(crate) struct UrlTable {
     hosts: KeyedTable<UrlHost>,
@@ -79,7 +109,7 @@ impl UrlTable {
     }
 
     /// Calls `each(entry, path_len)` for every URL of `host` whose path is a prefix of
-    /// `text`, shortest first.
+    /// `text`, shortest first (`path_len` counts an implied `/`).
     ///
     /// The URLs left in `lo..hi` share the first `depth` bytes of `text`, and those whose
     /// path is exactly that long sort first; each step narrows the range to the paths
@@ -88,7 +118,7 @@ impl UrlTable {
         &self,
         entries: &Entries,
         host: UrlHost,
-        text: &[u8],
+        text: PathText<'_>,
         mut each: impl FnMut(u32, usize),
     ) {
         let group = self.group(host);
@@ -102,13 +132,13 @@ impl UrlTable {
             if hi - lo <= 4 {
                 for &id in &group[lo..hi] {
                     let p = path(id);
-                    if text.get(depth..p.len()) == Some(&p[depth..]) {
+                    if text.holds(depth, p) {
                         each(id, p.len());
                     }
                 }
                 return;
             }
-            let Some(&b) = text.get(depth) else { return };
+            let Some(b) = text.get(depth) else { return };
             let range = &group[lo..hi];
             lo += range.partition_point(|&id| path(id)[depth] < b);
             hi = lo + group[lo..hi].partition_point(|&id| path(id)[depth] == b);

@@ -9,6 +9,7 @@ use super::Collector;
 use crate::build::filter::for_each_suffix_hash;
 use crate::build::keyed;
 use crate::build::tables::{lower_hex, NO_ENTRY};
+use crate::build::urls::PathText;
 use crate::indicator::Kind;
 use crate::normalize;
 
@@ -268,13 +269,18 @@ pub(super) fn url_candidates(
     let (urls, entries) = (&index.tables.urls, &index.entries);
     if let Some(group) = urls.host(entries, &key) {
         match hay.get(after) {
-            Some(b'/') => urls.prefixes_of(entries, group, &hay[after..], |entry, len| {
-                let end = after + len;
-                let has_query = memchr::memchr(b'?', &hay[after..end]).is_some();
-                if url_ends_at(hay, end, has_query) {
-                    c.report(host, end, Kind::Url, &[entry]);
-                }
-            }),
+            Some(&b @ (b'/' | b'?')) => {
+                // An empty path is `/`: `evil.example?x=1` is `evil.example/?x=1`.
+                let implied_slash = b == b'?';
+                let text = PathText { implied_slash, bytes: &hay[after..] };
+                urls.prefixes_of(entries, group, text, |entry, len| {
+                    let end = after + len - usize::from(implied_slash);
+                    let has_query = memchr::memchr(b'?', &hay[after..end]).is_some();
+                    if url_ends_at(hay, end, has_query) {
+                        c.report(host, end, Kind::Url, &[entry]);
+                    }
+                });
+            }
             _ => {
                 if let Some(entry) = urls.root(entries, group).filter(|_| url_ends_at(hay, after, false)) {
                     c.report(host, after, Kind::Url, &[entry]);
