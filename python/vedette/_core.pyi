@@ -173,7 +173,8 @@ class IndexBuilder:
         description: str | None = None,
         override_allowlist: bool = False,
     ) -> None:
-        """Adds one indicator; ``IndicatorError`` when the value is not valid.
+        """Adds one indicator; ``IndicatorError`` when the value is not valid or
+        ``confidence`` is more than 100 (``OverflowError`` when it is below 0 or above 255).
 
         ``override_allowlist`` keeps it even where an allowlist covers it (the malicious
         subdomain of a benign parent)."""

@@ -76,9 +76,6 @@ impl PyIndexBuilder {
         description: Option<String>,
         override_allowlist: bool,
     ) -> Result<()> {
-        if confidence.is_some_and(|c| c > 100) {
-            return Err(pyo3::exceptions::PyValueError::new_err("confidence is 0 to 100").into());
-        }
         let meta = Meta {
             source,
             reference: r#ref,
