@@ -122,11 +122,15 @@ class Index:
     def match_ipv4(
         self, addresses: npt.NDArray[np.uint32], *, at: _TimeLike | None = None
     ) -> npt.NDArray[np.bool_]:
-        """A mask of the addresses (host-order uint32) that an indicator covers."""
+        """A mask of the addresses (host-order uint32) that an indicator covers: one bool
+        per address, in order. A view that is not contiguous raises ``ValueError`` (pass
+        ``np.ascontiguousarray(view)``); another dtype raises ``TypeError``."""
     def match_ipv6(
         self, addresses: npt.NDArray[np.uint8], *, at: _TimeLike | None = None
     ) -> npt.NDArray[np.bool_]:
-        """A mask of the addresses (an ``(n, 16)`` uint8 array, network order) hit."""
+        """A mask of the addresses (an ``(n, 16)`` uint8 array, network order) hit: one
+        bool per row, in order. Any memory layout is read row by row; another number of
+        columns raises ``ValueError``, another dtype or number of dimensions ``TypeError``."""
     def match_flows(
         self,
         src: npt.NDArray[np.uint32],
