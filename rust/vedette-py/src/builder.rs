@@ -39,8 +39,9 @@ pub(crate) struct LoadReport {
 
 #[pymethods]
 impl LoadReport {
-    fn __repr__(&self) -> String {
-        format!("LoadReport(name={:?}, loaded={}, skipped={:?})", self.name, self.loaded, self.skipped)
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let fields = ["name", "format", "loaded", "skipped", "errors", "masked_host_bits"];
+        convert::repr(slf.as_any(), &fields)
     }
 }
 

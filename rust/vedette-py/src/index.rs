@@ -75,14 +75,8 @@ pub(crate) struct Match {
 
 #[pymethods]
 impl Match {
-    fn __repr__(&self) -> String {
-        format!(
-            "Match(start={}, end={}, kind={:?}, indicators=<{}>)",
-            self.start,
-            self.end,
-            self.kind,
-            self.indicators.len()
-        )
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        convert::repr(slf.as_any(), &["start", "end", "kind", "indicators"])
     }
 }
 
