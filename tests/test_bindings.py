@@ -138,6 +138,22 @@ def test_load_report_from_bytes() -> None:
     }
 
 
+def test_reprs_are_python_reprs() -> None:
+    builder = vedette.IndexBuilder()
+    start = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    builder.add("evil.example", source="etisp", confidence=80, tags=["c2"], valid_from=start)
+    report = builder.load(b"1.2.3.4\n010.1.1.1\n", source="feed")
+    [hit] = builder.build().find("x.evil.example", at=start)
+    [indicator] = hit.indicators
+    assert repr(indicator).startswith("Indicator(id=0, value='evil.example', kind='domain', ")
+    assert "source='etisp', ref=None, confidence=80, tlp=None, tags=['c2'], " in repr(indicator)
+    assert f"valid_from={start!r}, valid_until=None, description=None)" in repr(indicator)
+    assert repr(hit) == f"Match(start=0, end=14, kind='domain', indicators=[{indicator!r}])"
+    assert repr(report).startswith("LoadReport(name='<bytes>', format='lines', loaded=1, ")
+    assert "skipped={'invalid ipv4': 1}, errors=[(2, 'invalid ipv4', " in repr(report)
+    assert all("Some(" not in repr(obj) for obj in (indicator, hit, report))
+
+
 def test_allowlists_suppress_and_overrides_keep() -> None:
     builder = vedette.IndexBuilder()
     for value in ["evil.example", "cdn.benign.example", "10.1.2.3", "203.0.113.9"]:

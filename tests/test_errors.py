@@ -51,8 +51,9 @@ def test_bad_arguments_are_type_or_value_errors() -> None:
     index = vedette.compile(["1.2.3.4"])
     with pytest.raises(TypeError):
         index.find(12)  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(IndicatorError, match="confidence is 101, more than 100") as info:
         vedette.IndexBuilder().add("1.2.3.4", confidence=101)
+    assert isinstance(info.value, ValueError) and info.value.value == "1.2.3.4"
     with pytest.raises(ValueError):
         vedette.IndexBuilder().add("1.2.3.4", tlp="purple")  # type: ignore[arg-type]
     with pytest.raises(ValueError):

@@ -108,6 +108,30 @@ def test_match_ipv6_columns_and_mapped_addresses() -> None:
     assert index.match_ipv6(column).tolist() == [True, False, True, False]
 
 
+@pytest.mark.parametrize(
+    "layout",
+    [
+        pytest.param(np.ascontiguousarray, id="v6layout010"),
+        pytest.param(np.asfortranarray, id="v6layout020"),
+        pytest.param(lambda a: np.repeat(a, 2, axis=0)[::2], id="v6layout030"),
+    ],
+)
+def test_match_ipv6_reads_rows_whatever_the_layout(layout) -> None:
+    # A Fortran-ordered array is contiguous too; its buffer is not in row order.
+    index = vedette.compile(["2001:db8::/32"])
+    addrs = ["2001:db8::1", "::1", "::2"]
+    column = np.array([list(ipaddress.IPv6Address(a).packed) for a in addrs], dtype=np.uint8)
+    assert index.match_ipv6(layout(column)).tolist() == [True, False, False]
+
+
+def test_match_ipv6_refuses_other_shapes() -> None:
+    index = vedette.compile(["2001:db8::/32"])
+    with pytest.raises(ValueError, match=r"\(n, 16\) uint8"):
+        index.match_ipv6(np.zeros((2, 8), dtype=np.uint8))
+    with pytest.raises(TypeError):
+        index.match_ipv6(np.zeros(16, dtype=np.uint8))
+
+
 def test_ipv4_bitmap_reads_in_pyroaring() -> None:
     pyroaring = pytest.importorskip("pyroaring")
     index = vedette.compile(NETWORKS)

@@ -122,11 +122,15 @@ class Index:
     def match_ipv4(
         self, addresses: npt.NDArray[np.uint32], *, at: _TimeLike | None = None
     ) -> npt.NDArray[np.bool_]:
-        """A mask of the addresses (host-order uint32) that an indicator covers."""
+        """A mask of the addresses (host-order uint32) that an indicator covers: one bool
+        per address, in order. A view that is not contiguous raises ``ValueError`` (pass
+        ``np.ascontiguousarray(view)``); another dtype raises ``TypeError``."""
     def match_ipv6(
         self, addresses: npt.NDArray[np.uint8], *, at: _TimeLike | None = None
     ) -> npt.NDArray[np.bool_]:
-        """A mask of the addresses (an ``(n, 16)`` uint8 array, network order) hit."""
+        """A mask of the addresses (an ``(n, 16)`` uint8 array, network order) hit: one
+        bool per row, in order. Any memory layout is read row by row; another number of
+        columns raises ``ValueError``, another dtype or number of dimensions ``TypeError``."""
     def match_flows(
         self,
         src: npt.NDArray[np.uint32],
@@ -173,7 +177,8 @@ class IndexBuilder:
         description: str | None = None,
         override_allowlist: bool = False,
     ) -> None:
-        """Adds one indicator; ``IndicatorError`` when the value is not valid.
+        """Adds one indicator; ``IndicatorError`` when the value is not valid or
+        ``confidence`` is more than 100 (``OverflowError`` when it is below 0 or above 255).
 
         ``override_allowlist`` keeps it even where an allowlist covers it (the malicious
         subdomain of a benign parent)."""

@@ -32,6 +32,13 @@ impl IndicatorError {
         IndicatorError { kind, value: quote(value), reason: reason.into() }
     }
 
+    /// A record whose confidence is past 100: the index file keeps 0 to 100 only, so an
+    /// index holding it would save to bytes that `from_bytes` refuses.
+    pub(crate) fn confidence(kind: Kind, value: &str, confidence: u8) -> Self {
+        let reason = format!("confidence is {confidence}, more than {}", crate::indicator::MAX_CONFIDENCE);
+        IndicatorError::new(Some(kind), value, reason)
+    }
+
     /// The kind asked for or inferred, when one was.
     pub fn kind(&self) -> Option<Kind> {
         self.kind

@@ -14,8 +14,19 @@ impl Index {
     /// Writes into `out[i]` whether an indicator valid at `at` covers `addresses[i]`.
     ///
     /// # Panics
-    /// When `out` is shorter than `addresses`.
+    /// When `out` and `addresses` differ in length: a mask of another length would be
+    /// answered in part, or leave stale answers past the addresses.
+    ///
+    /// # Example
+    /// ```
+    /// let index = vedette_core::Index::new(["10.0.0.0/8"])?;
+    /// let mut out = [true; 2];
+    /// index.match_ipv4(&[0x0a01_0203, 0x0808_0808], 0, &mut out);
+    /// assert_eq!(out, [true, false]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn match_ipv4(&self, addresses: &[u32], at: Timestamp, out: &mut [bool]) {
+        check_out(addresses.len(), out.len());
         let table = &self.tables.ipv4;
         for (hit, &addr) in out.iter_mut().zip(addresses) {
             *hit = table.covering(addr).iter().any(|&e| self.any_valid(e, at));
@@ -24,7 +35,11 @@ impl Index {
 
     /// Like [`Index::match_ipv4`] for IPv6 addresses (IPv4-mapped ones are looked up as
     /// IPv4).
+    ///
+    /// # Panics
+    /// When `out` and `addresses` differ in length.
     pub fn match_ipv6(&self, addresses: &[u128], at: Timestamp, out: &mut [bool]) {
+        check_out(addresses.len(), out.len());
         for (hit, &addr) in out.iter_mut().zip(addresses) {
             *hit = self.ip_entries(addr).iter().any(|&e| self.any_valid(e, at));
         }
@@ -62,5 +77,47 @@ impl Index {
             hits.indicators.extend_from_slice(&ids);
         }
         hits
+    }
+}
+
+fn check_out(addresses: usize, out: usize) {
+    assert_eq!(out, addresses, "out has {out} slots for {addresses} addresses");
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Index;
+
+    fn index() -> Index {
+        Index::new(["10.0.0.0/8", "192.0.2.1", "2001:db8::/32"]).unwrap()
+    }
+
+    #[test]
+    fn masks_have_one_answer_per_address() {
+        let v4 = [0x0a00_0001, 0xc000_0201, 0xc000_0202];
+        let v6 = [0x2001_0db8 << 96, 0xffff_c000_0201, 1];
+        let mut out = [false; 3];
+        index().match_ipv4(&v4, 0, &mut out);
+        assert_eq!(out, [true, true, false], "ipv4");
+        index().match_ipv6(&v6, 0, &mut out);
+        assert_eq!(out, [true, true, false], "ipv6");
+    }
+
+    #[test]
+    #[should_panic(expected = "out has 1 slots for 2 addresses")]
+    fn ipv4_short_out() {
+        index().match_ipv4(&[1, 2], 0, &mut [false; 1]);
+    }
+
+    #[test]
+    #[should_panic(expected = "out has 3 slots for 2 addresses")]
+    fn ipv4_long_out() {
+        index().match_ipv4(&[1, 2], 0, &mut [false; 3]);
+    }
+
+    #[test]
+    #[should_panic(expected = "out has 0 slots for 1 addresses")]
+    fn ipv6_short_out() {
+        index().match_ipv6(&[1], 0, &mut []);
     }
 }

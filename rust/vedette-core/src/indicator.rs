@@ -167,6 +167,10 @@ impl FromStr for Tlp {
     }
 }
 
+/// The highest confidence a record can have: the builder refuses more, and the index
+/// file has no room for more.
+pub(crate) const MAX_CONFIDENCE: u8 = 100;
+
 /// Microseconds since the Unix epoch, UTC.
 pub type Timestamp = i64;
 
@@ -177,7 +181,7 @@ pub struct Meta {
     pub source: Option<String>,
     /// The feed-native id: STIX id, MISP uuid, ...
     pub reference: Option<String>,
-    /// 0 to 100.
+    /// 0 to 100; the builder refuses more.
     pub confidence: Option<u8>,
     pub tlp: Option<Tlp>,
     /// Labels, kill-chain phases, indicator types.

@@ -46,7 +46,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::error::DeserializeError;
-use crate::indicator::{Kind, Meta, Tlp};
+use crate::indicator::{Kind, Meta, Tlp, MAX_CONFIDENCE};
 
 const MAGIC: [u8; 8] = *b"VDTINDEX";
 const VERSION: u32 = 1;
@@ -410,7 +410,7 @@ impl<'a> Reader<'a> {
         let at = self.pos;
         meta.confidence = match self.u8("a u8 confidence")? {
             NONE_U8 => None,
-            c @ 0..=100 => Some(c),
+            c @ 0..=MAX_CONFIDENCE => Some(c),
             c => bail!(at, "a confidence of 0 to 100 or 255, found {c}"),
         };
         let at = self.pos;

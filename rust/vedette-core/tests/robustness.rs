@@ -1,8 +1,8 @@
-//! Matching never panics on any bytes; loading never panics on any bytes; the index is
-//! safe to share between threads.
+//! Matching never panics on any bytes; loading never panics on any bytes; every index the
+//! builder makes loads back; the index is safe to share between threads.
 
 use proptest::prelude::*;
-use vedette_core::{Index, IndexBuilder, Kind, Meta};
+use vedette_core::{Index, IndexBuilder, Kind, Meta, Tlp};
 
 fn every_kind() -> &'static Index {
     static INDEX: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
@@ -113,6 +113,69 @@ proptest! {
     #[test]
     fn from_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
         let _ = Index::from_bytes(&bytes);
+    }
+
+    /// Whatever metadata the builder takes, the index it makes loads back from its
+    /// bytes with that metadata: no path writes a file the loader refuses.
+    #[test]
+    fn every_index_built_loads_back(metas in prop::collection::vec(any_meta(), 1..4)) {
+        let mut builder = IndexBuilder::new();
+        for (i, meta) in metas.into_iter().enumerate() {
+            let _ = builder.add(&format!("{}.evil.example", i % 2), None, meta);
+        }
+        let index = builder.build().unwrap();
+        let again = Index::from_bytes(&index.to_bytes());
+        prop_assert!(again.is_ok(), "{:?}", again.err());
+        prop_assert_eq!(records(&again.unwrap()), records(&index));
+    }
+}
+
+fn any_meta() -> impl Strategy<Value = Meta> {
+    let text = || prop::option::of(prop::sample::select(vec!["", "feed-a", "d\u{e9}j\u{e0}"]));
+    let tlp = prop::option::of(prop::sample::select(vec![
+        Tlp::Clear,
+        Tlp::Green,
+        Tlp::Amber,
+        Tlp::AmberStrict,
+        Tlp::Red,
+    ]));
+    let tags = prop::collection::vec(prop::sample::select(vec!["c2", "", "botnet"]), 0..3);
+    let time = || prop::option::of(any::<i64>());
+    (text(), text(), prop::option::of(any::<u8>()), tlp, tags, time(), time(), text()).prop_map(
+        |(source, reference, confidence, tlp, tags, valid_from, valid_until, description)| Meta {
+            source: source.map(String::from),
+            reference: reference.map(String::from),
+            confidence,
+            tlp,
+            tags: tags.into_iter().map(String::from).collect(),
+            valid_from,
+            valid_until,
+            description: description.map(String::from),
+        },
+    )
+}
+
+fn records(index: &Index) -> Vec<(Kind, String, Meta)> {
+    index.indicators().map(|i| (i.kind, i.value.to_string(), i.meta.clone())).collect()
+}
+
+/// The builder takes confidences of 0 to 100, so that every index it makes can be saved
+/// and loaded; 255, the file's "no confidence", would have come back as `None`.
+#[test]
+fn confidence_past_100_is_refused_at_add() {
+    for confidence in 0..=u8::MAX {
+        let meta = Meta { confidence: Some(confidence), ..Meta::default() };
+        let mut builder = IndexBuilder::new();
+        match builder.add("evil.example", None, meta) {
+            Ok(_) => assert!(confidence <= 100, "confidence {confidence} taken"),
+            Err(e) => {
+                assert!(confidence > 100, "confidence {confidence} refused: {e}");
+                let want =
+                    format!("invalid domain \"evil.example\": confidence is {confidence}, more than 100");
+                assert_eq!(e.to_string(), want);
+                assert!(builder.is_empty());
+            }
+        }
     }
 }
 

@@ -39,8 +39,9 @@ pub(crate) struct LoadReport {
 
 #[pymethods]
 impl LoadReport {
-    fn __repr__(&self) -> String {
-        format!("LoadReport(name={:?}, loaded={}, skipped={:?})", self.name, self.loaded, self.skipped)
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let fields = ["name", "format", "loaded", "skipped", "errors", "masked_host_bits"];
+        convert::repr(slf.as_any(), &fields)
     }
 }
 
@@ -76,9 +77,6 @@ impl PyIndexBuilder {
         description: Option<String>,
         override_allowlist: bool,
     ) -> Result<()> {
-        if confidence.is_some_and(|c| c > 100) {
-            return Err(pyo3::exceptions::PyValueError::new_err("confidence is 0 to 100").into());
-        }
         let meta = Meta {
             source,
             reference: r#ref,

@@ -83,12 +83,34 @@ pub(crate) struct Indicator {
 
 #[pymethods]
 impl Indicator {
-    fn __repr__(&self) -> String {
-        format!(
-            "Indicator(id={}, kind={:?}, value={:?}, source={:?})",
-            self.id, self.kind, self.value, self.source
-        )
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let fields = [
+            "id",
+            "value",
+            "kind",
+            "source",
+            "ref",
+            "confidence",
+            "tlp",
+            "tags",
+            "valid_from",
+            "valid_until",
+            "description",
+        ];
+        repr(slf.as_any(), &fields)
     }
+}
+
+/// `Class(field=..., ...)` with Python's repr of what each getter returns: `'etisp'`,
+/// `None`, `['c2']`, a `datetime`, never Rust's `Some("etisp")`.
+pub(crate) fn repr(obj: &Bound<'_, PyAny>, fields: &[&str]) -> PyResult<String> {
+    let mut out = format!("{}(", obj.get_type().name()?);
+    for (i, field) in fields.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ", " };
+        out.push_str(&format!("{sep}{field}={}", obj.getattr(*field)?.repr()?));
+    }
+    out.push(')');
+    Ok(out)
 }
 
 pub(crate) fn indicator(py: Python<'_>, record: CoreIndicator<'_>) -> PyResult<Indicator> {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
@@ -75,14 +75,8 @@ pub(crate) struct Match {
 
 #[pymethods]
 impl Match {
-    fn __repr__(&self) -> String {
-        format!(
-            "Match(start={}, end={}, kind={:?}, indicators=<{}>)",
-            self.start,
-            self.end,
-            self.kind,
-            self.indicators.len()
-        )
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        convert::repr(slf.as_any(), &["start", "end", "kind", "indicators"])
     }
 }
 
@@ -223,11 +217,15 @@ impl PyIndex {
         at: Option<&Bound<'py, PyAny>>,
     ) -> Result<Bound<'py, PyArray1<bool>>> {
         let at = convert::at(at, &self.inner)?;
-        let bytes = addresses.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
-        if addresses.shape()[1] != 16 {
+        let addresses = addresses.as_array();
+        if addresses.ncols() != 16 {
             return Err(PyValueError::new_err("IPv6 addresses are an (n, 16) uint8 array").into());
         }
         let mask = py.detach(|| {
+            // Row by row whatever the layout: a Fortran-ordered array (a transpose) is
+            // contiguous too, and its buffer read 16 bytes at a time gave other addresses.
+            let rows = addresses.as_standard_layout();
+            let bytes = rows.as_slice().expect("a standard layout is contiguous");
             let addrs: Vec<u128> =
                 bytes.chunks_exact(16).map(|b| u128::from_be_bytes(b.try_into().unwrap())).collect();
             let mut mask = vec![false; addrs.len()];

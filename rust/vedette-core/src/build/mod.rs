@@ -19,7 +19,7 @@ use crate::entries::{DistinctEntries, Entries};
 use crate::error::{BuildError, FeedError, IndicatorError};
 use crate::feed::{self, Format, ParseOptions, RawRecord};
 use crate::index::Index;
-use crate::indicator::{Kind, Meta};
+use crate::indicator::{Kind, Meta, MAX_CONFIDENCE};
 use crate::normalize::{self, Normalized};
 
 /// How many errors a load report keeps in full; the rest are only counted.
@@ -105,9 +105,11 @@ impl IndexBuilder {
     /// Adds one indicator: `value` in any accepted form of `kind` (inferred when `None`).
     ///
     /// # Errors
-    /// When `value` is not a valid indicator of that kind; nothing is added then.
+    /// When `value` is not a valid indicator of that kind, or `meta.confidence` is more
+    /// than 100; nothing is added then.
     pub fn add(&mut self, value: &str, kind: Option<Kind>, meta: Meta) -> Result<&mut Self, IndicatorError> {
         let normalized = normalize::normalize(value, kind, false)?;
+        check_meta(&normalized, value, &meta)?;
         self.add_normalized(normalized, meta);
         Ok(self)
     }
@@ -283,6 +285,10 @@ impl IndexBuilder {
                 ),
             ));
         }
+        // The parsers refuse bad confidences with their own message; this keeps a parser
+        // that forgets from writing an index that cannot be loaded back.
+        check_meta(&normalized, &record.value, &record.meta)
+            .map_err(|e| FeedError::new(name, Some(record.line), "bad confidence", e.to_string()))?;
         report.masked_host_bits += usize::from(normalized.masked_host_bits);
         if record.meta.source.is_none() {
             record.meta.source.clone_from(&options.source);
@@ -348,6 +354,15 @@ impl IndexBuilder {
     }
 }
 
+/// Refuses metadata that the index file cannot hold, so that every index the builder
+/// makes loads back from its bytes.
+fn check_meta(n: &Normalized, value: &str, meta: &Meta) -> Result<(), IndicatorError> {
+    match meta.confidence {
+        Some(c) if c > MAX_CONFIDENCE => Err(IndicatorError::confidence(n.kind, value, c)),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,5 +380,26 @@ mod tests {
         let records: Vec<_> = index.indicators().map(|i| (i.value, i.meta.source.as_deref())).collect();
         let want = [("evil.example", Some("a")), ("evil.example", Some("b")), ("other.example", Some("b"))];
         assert_eq!(records, want);
+    }
+
+    #[test]
+    fn a_feed_record_past_100_confidence_is_skipped() {
+        // The parsers check confidences themselves; this is the builder's own check, for
+        // a parser that does not.
+        let mut builder = IndexBuilder::new();
+        let mut report = LoadReport::default();
+        let record = |confidence| RawRecord {
+            line: 7,
+            value: "evil.example".into(),
+            kind: None,
+            meta: Meta { confidence: Some(confidence), ..Meta::default() },
+        };
+        let options = LoadOptions::default();
+        let err = builder.load_record(record(101), "f", &options, &mut report).unwrap_err();
+        assert_eq!(err.category(), "bad confidence");
+        assert_eq!(err.to_string(), "f:7: invalid domain \"evil.example\": confidence is 101, more than 100");
+        assert!(builder.is_empty());
+        builder.load_record(record(100), "f", &options, &mut report).unwrap();
+        assert_eq!(report.loaded, 1);
     }
 }
