@@ -305,8 +305,14 @@ fn top_level_labels() {
     for label in yes.into_iter().chain(more) {
         assert!(is_top_level_label(label), "{label}");
     }
+    // The list names `ck`, `er` and `pg` only through wildcards below them, `za` only
+    // through its second-level rules (`co.za`).
+    for label in ["ck", "er", "pg", "za", "ZA"] {
+        assert!(is_top_level_label(label), "{label}");
+    }
+    // Suffixes of two labels are no top-level labels.
     let long = "a".repeat(100);
-    for label in ["exe", "", "com.", ".com", "# top", long.as_str()] {
+    for label in ["exe", "", "com.", ".com", "# top", long.as_str(), "co.uk", "github.io", "www"] {
         assert!(!is_top_level_label(label), "{label}");
     }
 }
