@@ -182,8 +182,9 @@ class IndexBuilder:
     ) -> int:
         """Suppresses at build time every indicator that ``allowlist`` covers: a MISP
         warninglist file, or bare values (a network covers what lies inside it, a host name
-        itself and its subdomains, anything else itself). Returns how many of its values
-        were invalid and left out."""
+        itself and its subdomains, anything else itself). A host name that is a public
+        suffix (``github.io``, ``pages.dev``) covers only itself. Returns how many of its
+        values were invalid and left out."""
     def suppressed(self) -> dict[str, int]:
         """How many indicators each allowlist suppresses, by list name."""
     def load(

@@ -113,6 +113,23 @@ fn psl_find(name: &[u8]) -> psl::Info {
     psl::Psl::find(&psl::List, name.rsplit(is_dot as fn(&u8) -> bool))
 }
 
+/// Whether `name` (canonical: lowercase, no trailing dot) is itself a public suffix, in
+/// the ICANN or the private section of the Public Suffix List: `com`, `co.uk`,
+/// `github.io`, `s3.us-east-1.amazonaws.com` are, `evil.github.io` and `example.com` are
+/// not. Anyone may register a name directly below a public suffix, so a rule about the
+/// suffix says nothing about the names under it.
+pub(crate) fn is_public_suffix(name: &str) -> bool {
+    if name.is_empty() || name.ends_with('.') || name.starts_with('.') {
+        return false;
+    }
+    if !name.contains('.') {
+        let mut buf = [0; 65];
+        return dotted_lower(name, &mut buf).is_some_and(is_icann_tld);
+    }
+    let info = psl_find(name.as_bytes());
+    info.typ.is_some() && info.len == name.len()
+}
+
 /// A strict dotted quad: four octets 0-255 without leading zeros, nothing else.
 pub(crate) fn parse_ipv4(bytes: &[u8]) -> Option<u32> {
     ipv4_prefix(bytes).and_then(|(len, addr)| (len == bytes.len()).then_some(addr))

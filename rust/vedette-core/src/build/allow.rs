@@ -17,8 +17,15 @@ enum Rule {
     Exact(FxHashSet<String>),
     /// The canonical value contains a value.
     Substring(Vec<String>),
-    /// The host is a listed name or a subdomain of one.
-    Hostname(FxHashSet<String>),
+    /// The host is a listed name or a subdomain of one; a listed public suffix covers
+    /// only itself.
+    Hostname {
+        /// Names that cover themselves and their subdomains.
+        with_subdomains: FxHashSet<String>,
+        /// Public suffixes (`github.io`, `pages.dev`): anyone may register a name below
+        /// one, so a top-sites list that holds `github.io` vouches for no page under it.
+        exact: FxHashSet<String>,
+    },
     /// The addresses of the indicator all lie in the listed networks (merged, sorted).
     Cidr {
         v4: Vec<(u32, u32)>,
@@ -99,7 +106,9 @@ impl Allowlist {
     }
 
     /// A list of `values` of one warninglist `list_type` (`string`, `substring`,
-    /// `hostname`, `cidr`, `regex`) that applies to `kinds`.
+    /// `hostname`, `cidr`, `regex`) that applies to `kinds`. A `hostname` value covers
+    /// itself and its subdomains, except that a public suffix (`github.io`, `pages.dev`,
+    /// `co.uk`) covers only itself.
     ///
     /// # Errors
     /// When the type is unknown or a regex does not compile.
@@ -115,7 +124,8 @@ impl Allowlist {
 
     /// A list of bare values, each covering what it names: an address or network covers
     /// the addresses and networks inside it, a host name covers itself and its
-    /// subdomains, any other value covers itself.
+    /// subdomains (a public suffix such as `github.io` only itself), any other value
+    /// covers itself.
     pub fn from_values(name: String, values: &[&str]) -> Allowlist {
         let (mut nets, mut hosts, mut exact, mut invalid) = (Vec::new(), Vec::new(), Vec::new(), 0);
         for &value in values {
@@ -165,26 +175,23 @@ impl Rule {
         let rule = match list_type {
             "string" => Rule::Exact(values.iter().map(|v| v.trim().to_lowercase()).collect()),
             "substring" => Rule::Substring(values.iter().map(|v| v.trim().to_lowercase()).collect()),
-            "hostname" => Rule::Hostname(
-                values
-                    .iter()
+            "hostname" => {
+                let (mut with_subdomains, mut exact) = (FxHashSet::default(), FxHashSet::default());
+                for value in values {
                     // MISP writes ".example.com" for "example.com and below": that is what
                     // a hostname list means anyway.
-                    .filter_map(|v| {
-                        match normalize::normalize(
-                            v.trim().trim_start_matches('.'),
-                            Some(Kind::Hostname),
-                            false,
-                        ) {
-                            Ok(n) => Some(n.value),
-                            Err(_) => {
-                                invalid += 1;
-                                None
-                            }
+                    let value = value.trim().trim_start_matches('.');
+                    match normalize::normalize(value, Some(Kind::Hostname), false) {
+                        Ok(n) if normalize::is_public_suffix(&n.value) => exact.insert(n.value),
+                        Ok(n) => with_subdomains.insert(n.value),
+                        Err(_) => {
+                            invalid += 1;
+                            continue;
                         }
-                    })
-                    .collect(),
-            ),
+                    };
+                }
+                Rule::Hostname { with_subdomains, exact }
+            }
             "cidr" => {
                 let (mut v4, mut v6) = (Vec::new(), Vec::new());
                 for value in values {
@@ -213,10 +220,13 @@ impl Rule {
                 values.contains(entry.value) || host_of(entry).is_some_and(|host| values.contains(host))
             }
             Rule::Substring(parts) => parts.iter().any(|p| entry.value.contains(p.as_str())),
-            Rule::Hostname(names) => host_of(entry).is_some_and(|host| {
+            Rule::Hostname { with_subdomains, exact } => host_of(entry).is_some_and(|host| {
+                if exact.contains(host) {
+                    return true;
+                }
                 let mut suffix = host;
                 loop {
-                    if names.contains(suffix) {
+                    if with_subdomains.contains(suffix) {
                         return true;
                     }
                     match suffix.find('.') {
@@ -283,8 +293,12 @@ mod tests {
         )
         .unwrap();
         let sub = Allowlist::new("sub".into(), "substring", &["googleusercontent"], all.clone()).unwrap();
-        let re = Allowlist::new("re".into(), "regex", &[r"^cdn\d+\."], all).unwrap();
+        let re = Allowlist::new("re".into(), "regex", &[r"^cdn\d+\."], all.clone()).unwrap();
         let only_ips = Allowlist::new("ips".into(), "cidr", &["0.0.0.0/0"], IP_KINDS.to_vec()).unwrap();
+        // A top-sites list: public suffixes among the names vouch only for themselves.
+        let top_sites = ["github.io", ".pages.dev", "example.com", "co.uk", "s3.us-east-1.amazonaws.com"];
+        let sites = Allowlist::new("sites".into(), "hostname", &top_sites, all.clone()).unwrap();
+        let bare = Allowlist::from_values("bare".into(), &top_sites);
         let rows: &[(&str, &Allowlist, Kind, &str, bool)] = &[
             ("allow010", &hosts, Kind::Domain, "example.com", true),
             ("allow020", &hosts, Kind::Hostname, "mail.example.com", true),
@@ -303,6 +317,18 @@ mod tests {
             ("allow150", &re, Kind::Domain, "cdn12.example", true),
             ("allow160", &re, Kind::Domain, "xcdn12.example", false),
             ("allow170", &only_ips, Kind::Domain, "example.com", false),
+            ("allow180", &sites, Kind::Domain, "github.io", true),
+            ("allow190", &sites, Kind::Domain, "evil.github.io", false),
+            ("allow200", &sites, Kind::Hostname, "a.evil.github.io", false),
+            ("allow210", &sites, Kind::Url, "https://evil.pages.dev/login", false),
+            ("allow220", &sites, Kind::Url, "https://pages.dev/", true),
+            ("allow230", &sites, Kind::Domain, "a.example.com", true),
+            ("allow240", &sites, Kind::Domain, "bank.co.uk", false),
+            ("allow250", &sites, Kind::Hostname, "evil.s3.us-east-1.amazonaws.com", false),
+            ("allow260", &sites, Kind::Email, "a@evil.github.io", false),
+            ("allow270", &bare, Kind::Domain, "evil.github.io", false),
+            ("allow280", &bare, Kind::Domain, "github.io", true),
+            ("allow290", &bare, Kind::Hostname, "a.example.com", true),
         ];
         for &(id, list, kind, value, want) in rows {
             assert_eq!(covers(list, kind, value), want, "row {id}");
