@@ -92,6 +92,10 @@ class LoadReport:
     @property
     def masked_host_bits(self) -> int:
         """Networks given with host bits set, loaded masked."""
+    @property
+    def public_suffix_domains(self) -> int:
+        """Domain indicators loaded that are themselves a public suffix (``duckdns.org``,
+        ``github.io``): they still match every name registered under them."""
 
 @final
 class Index:
