@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::entries::Entry;
 use crate::error::FeedError;
+use crate::feed;
 use crate::indicator::Kind;
 use crate::normalize::{self, IpRange};
 
@@ -44,26 +45,27 @@ pub struct Allowlist {
     invalid: usize,
 }
 
-const IP_KINDS: [Kind; 2] = [Kind::Ipv4, Kind::Ipv6];
-const NAME_KINDS: [Kind; 2] = [Kind::Domain, Kind::Hostname];
-
-/// The vedette kinds a MISP attribute type names, for `matching_attributes`.
-fn kinds_of_misp_type(misp: &str) -> &'static [Kind] {
-    match misp {
-        "ip-src" | "ip-dst" | "ip-src|port" | "ip-dst|port" => &IP_KINDS,
-        "domain|ip" => &[Kind::Ipv4, Kind::Ipv6, Kind::Domain, Kind::Hostname],
-        "domain" | "hostname" | "hostname|port" => &NAME_KINDS,
-        "url" | "uri" | "link" => &[Kind::Url],
-        "email" | "email-src" | "email-dst" | "email-reply-to" => &[Kind::Email],
-        "md5" | "filename|md5" => &[Kind::Md5],
-        "sha1" | "filename|sha1" => &[Kind::Sha1],
-        "sha224" | "filename|sha224" => &[Kind::Sha224],
-        "sha256" | "filename|sha256" => &[Kind::Sha256],
-        "sha384" | "filename|sha384" => &[Kind::Sha384],
-        "sha512" | "filename|sha512" => &[Kind::Sha512],
-        "filename" | "user-agent" | "mutex" => &[Kind::String],
-        _ => &[],
+/// The kinds a warninglist whose `matching_attributes` are `types` applies to: the kinds
+/// the MISP reader loads those types as, `domain` and `hostname` alike (a list of names
+/// vouches for a name whichever way a feed filed it). All kinds when it names no type.
+fn kinds_of_misp_types<'a>(types: impl IntoIterator<Item = &'a str>) -> Vec<Kind> {
+    let mut named = false;
+    let mut kinds: Vec<Kind> = Vec::new();
+    for misp_type in types {
+        named = true;
+        for kind in feed::kinds_of_misp_type(misp_type) {
+            match kind {
+                Kind::Domain | Kind::Hostname => kinds.extend([Kind::Domain, Kind::Hostname]),
+                kind => kinds.push(kind),
+            }
+        }
     }
+    if !named {
+        return Kind::ALL.to_vec();
+    }
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds
 }
 
 /// The host of a canonical URL or e-mail address, or the name itself.
@@ -90,18 +92,8 @@ impl Allowlist {
             Some(list) => list.iter().filter_map(Value::as_str).collect(),
             None => return Err(bad("no \"list\" array".into())),
         };
-        let mut kinds: Vec<Kind> = doc["matching_attributes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .flat_map(|t| kinds_of_misp_type(t).iter().copied())
-            .collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        if kinds.is_empty() {
-            kinds = Kind::ALL.to_vec();
-        }
+        let types = doc["matching_attributes"].as_array().into_iter().flatten().filter_map(Value::as_str);
+        let kinds = kinds_of_misp_types(types);
         Allowlist::new(name, list_type, &values, kinds).map_err(bad)
     }
 
@@ -268,6 +260,8 @@ fn within<T: Copy + Ord>(ranges: &[(T, T)], first: T, last: T) -> bool {
 mod tests {
     use super::*;
 
+    const IP_KINDS: [Kind; 2] = [Kind::Ipv4, Kind::Ipv6];
+
     fn covers(list: &Allowlist, kind: Kind, value: &str) -> bool {
         let n = normalize::normalize(value, Some(kind), false).unwrap();
         list.covers(&Entry { kind: n.kind, value: &n.value, ip: n.ip })
@@ -342,6 +336,30 @@ mod tests {
         assert!(covers(&mixed, Kind::Hostname, "a.example.com"));
         assert!(covers(&mixed, Kind::Md5, "D41D8CD98F00B204E9800998ECF8427E"));
         assert!(!covers(&mixed, Kind::Ipv4, "11.0.0.1"));
+    }
+
+    #[test]
+    fn matching_attributes_name_kinds() {
+        use Kind::{Domain, Email, Hostname, Ipv4, Ipv6, Sha256, Url};
+        #[rustfmt::skip]
+        let rows: &[(&str, &[&str], &[Kind])] = &[
+            ("match010", &["ip-src", "ip-dst|port"], &[Ipv4, Ipv6]),
+            ("match020", &["domain"], &[Domain, Hostname]),
+            ("match030", &["hostname|port"], &[Domain, Hostname]),
+            ("match040", &["domain|ip"], &[Ipv4, Ipv6, Domain, Hostname]),
+            // MISP's `uri` is a path, loaded as a string: the reader and the list agree.
+            ("match050", &["url", "uri"], &[Url, Kind::String]),
+            ("match060", &["filename|sha256"], &[Sha256, Kind::String]),
+            ("match070", &["email-reply-to"], &[Email]),
+            // Types we never load: the list covers nothing of ours, not everything.
+            ("match080", &["ssdeep", "link"], &[]),
+            ("match090", &[], &Kind::ALL),
+        ];
+        for &(id, types, want) in rows {
+            let mut want = want.to_vec();
+            want.sort_unstable();
+            assert_eq!(kinds_of_misp_types(types.iter().copied()), want, "row {id}");
+        }
     }
 
     #[test]
