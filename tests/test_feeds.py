@@ -162,3 +162,10 @@ def test_to_ids_false_is_kept_on_request() -> None:
     assert default.load(data, strict=True).skipped == {"to_ids false": 1}
     keep = vedette.IndexBuilder()
     assert keep.load(data, keep_non_ids=True).loaded == 2
+
+
+def test_public_suffix_domains_are_counted() -> None:
+    builder = vedette.IndexBuilder()
+    report = builder.load(b"duckdns.org\nevil.duckdns.org\ngithub.io\n")
+    assert (report.loaded, report.public_suffix_domains) == (3, 2)
+    assert builder.build().is_match("http://anyone.duckdns.org/")

@@ -92,6 +92,10 @@ class LoadReport:
     @property
     def masked_host_bits(self) -> int:
         """Networks given with host bits set, loaded masked."""
+    @property
+    def public_suffix_domains(self) -> int:
+        """Domain indicators loaded that are themselves a public suffix (``duckdns.org``,
+        ``github.io``): they still match every name registered under them."""
 
 @final
 class Index:
@@ -187,8 +191,9 @@ class IndexBuilder:
     ) -> int:
         """Suppresses at build time every indicator that ``allowlist`` covers: a MISP
         warninglist file, or bare values (a network covers what lies inside it, a host name
-        itself and its subdomains, anything else itself). Returns how many of its values
-        were invalid and left out."""
+        itself and its subdomains, anything else itself). A host name that is a public
+        suffix (``github.io``, ``pages.dev``) covers only itself. Returns how many of its
+        values were invalid and left out."""
     def suppressed(self) -> dict[str, int]:
         """How many indicators each allowlist suppresses, by list name."""
     def load(

@@ -1,9 +1,7 @@
 //! The canonical form of every kind. Build and match both call this module, so a value
 //! means the same thing on either side.
 
-use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::sync::OnceLock;
 
 use crate::error::IndicatorError;
 use crate::indicator::Kind;
@@ -71,27 +69,65 @@ pub fn normalize(value: &str, kind: Option<Kind>, strict: bool) -> Result<Normal
 }
 
 /// Whether `label` (ASCII case-insensitive) is a top-level label of the Public Suffix List
-/// or a special-use name.
+/// (ICANN section) or a special-use name (`example`, `test`, `invalid`, `localhost`,
+/// `local`, `onion`). IDN labels count in their Unicode and their A-label form.
 pub fn is_top_level_label(label: &str) -> bool {
-    static SET: OnceLock<HashSet<&'static [u8]>> = OnceLock::new();
-    let set = SET.get_or_init(|| {
-        let special_use = ["example", "test", "invalid", "localhost", "local", "onion"];
-        include_str!("tld.txt")
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty() && !line.starts_with('#'))
-            .chain(special_use)
-            .map(str::as_bytes)
-            .collect()
-    });
-    // Lowercase on the stack: the text scanner asks this at every candidate host.
-    let mut buf = [0u8; 64];
-    let Some(lower) = buf.get_mut(..label.len()) else {
+    let mut buf = [0; 65];
+    dotted_lower(label, &mut buf).is_some_and(|dotted| {
+        matches!(&dotted[1..], b"example" | b"test" | b"invalid" | b"localhost" | b"local" | b"onion")
+            || is_icann_tld(dotted)
+    })
+}
+
+/// `.label`, ASCII-lowercased on the stack (the text scanner asks for top-level labels at
+/// every candidate host); `None` when no label that long can be one.
+fn dotted_lower<'b>(label: &str, buf: &'b mut [u8; 65]) -> Option<&'b [u8]> {
+    let dotted = buf.get_mut(..=label.len())?;
+    dotted[0] = b'.';
+    dotted[1..].copy_from_slice(label.as_bytes());
+    dotted[1..].make_ascii_lowercase();
+    Some(dotted)
+}
+
+/// Whether `.label` (a lowercase label after a dot) is a top-level label of the ICANN
+/// section of the Public Suffix List.
+fn is_icann_tld(dotted: &[u8]) -> bool {
+    let label = &dotted[1..];
+    let icann = |info: psl::Info| info.typ == Some(psl::Type::Icann);
+    // NOTE: `psl` gives a TLD that the list names only through the rules below it no type
+    // of its own. A wildcard (`*.ck`, `*.er`, `*.pg`) shows when we ask for the empty name
+    // under it (`.ck`), which no rule but a wildcard covers; `za` is the one TLD the list
+    // names only through its second-level rules (`co.za`, `org.za`).
+    !label.is_empty()
+        && !label.contains(&b'.')
+        && (icann(psl_find(label)) || icann(psl_find(dotted)) || label == b"za")
+}
+
+/// The Public Suffix List's rule for `name`. Every lookup goes through this one call:
+/// `psl` compiles its list into a generic function, and each iterator type it is called
+/// with would build all of that code once more.
+fn psl_find(name: &[u8]) -> psl::Info {
+    fn is_dot(b: &u8) -> bool {
+        *b == b'.'
+    }
+    psl::Psl::find(&psl::List, name.rsplit(is_dot as fn(&u8) -> bool))
+}
+
+/// Whether `name` (canonical: lowercase, no trailing dot) is itself a public suffix, in
+/// the ICANN or the private section of the Public Suffix List: `com`, `co.uk`,
+/// `github.io`, `s3.us-east-1.amazonaws.com` are, `evil.github.io` and `example.com` are
+/// not. Anyone may register a name directly below a public suffix, so a rule about the
+/// suffix says nothing about the names under it.
+pub(crate) fn is_public_suffix(name: &str) -> bool {
+    if name.is_empty() || name.ends_with('.') || name.starts_with('.') {
         return false;
-    };
-    lower.copy_from_slice(label.as_bytes());
-    lower.make_ascii_lowercase();
-    set.contains(&*lower)
+    }
+    if !name.contains('.') {
+        let mut buf = [0; 65];
+        return dotted_lower(name, &mut buf).is_some_and(is_icann_tld);
+    }
+    let info = psl_find(name.as_bytes());
+    info.typ.is_some() && info.len == name.len()
 }
 
 /// A strict dotted quad: four octets 0-255 without leading zeros, nothing else.

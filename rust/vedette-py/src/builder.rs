@@ -35,6 +35,7 @@ pub(crate) struct LoadReport {
     /// `(line, reason, message)` of the first bad records.
     errors: Vec<(Option<usize>, String, String)>,
     masked_host_bits: usize,
+    public_suffix_domains: usize,
 }
 
 #[pymethods]
@@ -164,6 +165,7 @@ impl PyIndexBuilder {
                 .map(|e| (e.line(), e.category().to_string(), e.to_string()))
                 .collect(),
             masked_host_bits: report.masked_host_bits,
+            public_suffix_domains: report.public_suffix_domains,
         })
     }
 

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::entries::Entry;
 use crate::error::FeedError;
+use crate::feed;
 use crate::indicator::Kind;
 use crate::normalize::{self, IpRange};
 
@@ -17,8 +18,15 @@ enum Rule {
     Exact(FxHashSet<String>),
     /// The canonical value contains a value.
     Substring(Vec<String>),
-    /// The host is a listed name or a subdomain of one.
-    Hostname(FxHashSet<String>),
+    /// The host is a listed name or a subdomain of one; a listed public suffix covers
+    /// only itself.
+    Hostname {
+        /// Names that cover themselves and their subdomains.
+        with_subdomains: FxHashSet<String>,
+        /// Public suffixes (`github.io`, `pages.dev`): anyone may register a name below
+        /// one, so a top-sites list that holds `github.io` vouches for no page under it.
+        exact: FxHashSet<String>,
+    },
     /// The addresses of the indicator all lie in the listed networks (merged, sorted).
     Cidr {
         v4: Vec<(u32, u32)>,
@@ -37,26 +45,27 @@ pub struct Allowlist {
     invalid: usize,
 }
 
-const IP_KINDS: [Kind; 2] = [Kind::Ipv4, Kind::Ipv6];
-const NAME_KINDS: [Kind; 2] = [Kind::Domain, Kind::Hostname];
-
-/// The vedette kinds a MISP attribute type names, for `matching_attributes`.
-fn kinds_of_misp_type(misp: &str) -> &'static [Kind] {
-    match misp {
-        "ip-src" | "ip-dst" | "ip-src|port" | "ip-dst|port" => &IP_KINDS,
-        "domain|ip" => &[Kind::Ipv4, Kind::Ipv6, Kind::Domain, Kind::Hostname],
-        "domain" | "hostname" | "hostname|port" => &NAME_KINDS,
-        "url" | "uri" | "link" => &[Kind::Url],
-        "email" | "email-src" | "email-dst" | "email-reply-to" => &[Kind::Email],
-        "md5" | "filename|md5" => &[Kind::Md5],
-        "sha1" | "filename|sha1" => &[Kind::Sha1],
-        "sha224" | "filename|sha224" => &[Kind::Sha224],
-        "sha256" | "filename|sha256" => &[Kind::Sha256],
-        "sha384" | "filename|sha384" => &[Kind::Sha384],
-        "sha512" | "filename|sha512" => &[Kind::Sha512],
-        "filename" | "user-agent" | "mutex" => &[Kind::String],
-        _ => &[],
+/// The kinds a warninglist whose `matching_attributes` are `types` applies to: the kinds
+/// the MISP reader loads those types as, `domain` and `hostname` alike (a list of names
+/// vouches for a name whichever way a feed filed it). All kinds when it names no type.
+fn kinds_of_misp_types<'a>(types: impl IntoIterator<Item = &'a str>) -> Vec<Kind> {
+    let mut named = false;
+    let mut kinds: Vec<Kind> = Vec::new();
+    for misp_type in types {
+        named = true;
+        for kind in feed::kinds_of_misp_type(misp_type) {
+            match kind {
+                Kind::Domain | Kind::Hostname => kinds.extend([Kind::Domain, Kind::Hostname]),
+                kind => kinds.push(kind),
+            }
+        }
     }
+    if !named {
+        return Kind::ALL.to_vec();
+    }
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds
 }
 
 /// The host of a canonical URL or e-mail address, or the name itself.
@@ -83,23 +92,15 @@ impl Allowlist {
             Some(list) => list.iter().filter_map(Value::as_str).collect(),
             None => return Err(bad("no \"list\" array".into())),
         };
-        let mut kinds: Vec<Kind> = doc["matching_attributes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .flat_map(|t| kinds_of_misp_type(t).iter().copied())
-            .collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        if kinds.is_empty() {
-            kinds = Kind::ALL.to_vec();
-        }
+        let types = doc["matching_attributes"].as_array().into_iter().flatten().filter_map(Value::as_str);
+        let kinds = kinds_of_misp_types(types);
         Allowlist::new(name, list_type, &values, kinds).map_err(bad)
     }
 
     /// A list of `values` of one warninglist `list_type` (`string`, `substring`,
-    /// `hostname`, `cidr`, `regex`) that applies to `kinds`.
+    /// `hostname`, `cidr`, `regex`) that applies to `kinds`. A `hostname` value covers
+    /// itself and its subdomains, except that a public suffix (`github.io`, `pages.dev`,
+    /// `co.uk`) covers only itself.
     ///
     /// # Errors
     /// When the type is unknown or a regex does not compile.
@@ -115,7 +116,8 @@ impl Allowlist {
 
     /// A list of bare values, each covering what it names: an address or network covers
     /// the addresses and networks inside it, a host name covers itself and its
-    /// subdomains, any other value covers itself.
+    /// subdomains (a public suffix such as `github.io` only itself), any other value
+    /// covers itself.
     pub fn from_values(name: String, values: &[&str]) -> Allowlist {
         let (mut nets, mut hosts, mut exact, mut invalid) = (Vec::new(), Vec::new(), Vec::new(), 0);
         for &value in values {
@@ -165,26 +167,23 @@ impl Rule {
         let rule = match list_type {
             "string" => Rule::Exact(values.iter().map(|v| v.trim().to_lowercase()).collect()),
             "substring" => Rule::Substring(values.iter().map(|v| v.trim().to_lowercase()).collect()),
-            "hostname" => Rule::Hostname(
-                values
-                    .iter()
+            "hostname" => {
+                let (mut with_subdomains, mut exact) = (FxHashSet::default(), FxHashSet::default());
+                for value in values {
                     // MISP writes ".example.com" for "example.com and below": that is what
                     // a hostname list means anyway.
-                    .filter_map(|v| {
-                        match normalize::normalize(
-                            v.trim().trim_start_matches('.'),
-                            Some(Kind::Hostname),
-                            false,
-                        ) {
-                            Ok(n) => Some(n.value),
-                            Err(_) => {
-                                invalid += 1;
-                                None
-                            }
+                    let value = value.trim().trim_start_matches('.');
+                    match normalize::normalize(value, Some(Kind::Hostname), false) {
+                        Ok(n) if normalize::is_public_suffix(&n.value) => exact.insert(n.value),
+                        Ok(n) => with_subdomains.insert(n.value),
+                        Err(_) => {
+                            invalid += 1;
+                            continue;
                         }
-                    })
-                    .collect(),
-            ),
+                    };
+                }
+                Rule::Hostname { with_subdomains, exact }
+            }
             "cidr" => {
                 let (mut v4, mut v6) = (Vec::new(), Vec::new());
                 for value in values {
@@ -213,10 +212,13 @@ impl Rule {
                 values.contains(entry.value) || host_of(entry).is_some_and(|host| values.contains(host))
             }
             Rule::Substring(parts) => parts.iter().any(|p| entry.value.contains(p.as_str())),
-            Rule::Hostname(names) => host_of(entry).is_some_and(|host| {
+            Rule::Hostname { with_subdomains, exact } => host_of(entry).is_some_and(|host| {
+                if exact.contains(host) {
+                    return true;
+                }
                 let mut suffix = host;
                 loop {
-                    if names.contains(suffix) {
+                    if with_subdomains.contains(suffix) {
                         return true;
                     }
                     match suffix.find('.') {
@@ -258,6 +260,8 @@ fn within<T: Copy + Ord>(ranges: &[(T, T)], first: T, last: T) -> bool {
 mod tests {
     use super::*;
 
+    const IP_KINDS: [Kind; 2] = [Kind::Ipv4, Kind::Ipv6];
+
     fn covers(list: &Allowlist, kind: Kind, value: &str) -> bool {
         let n = normalize::normalize(value, Some(kind), false).unwrap();
         list.covers(&Entry { kind: n.kind, value: &n.value, ip: n.ip })
@@ -283,8 +287,12 @@ mod tests {
         )
         .unwrap();
         let sub = Allowlist::new("sub".into(), "substring", &["googleusercontent"], all.clone()).unwrap();
-        let re = Allowlist::new("re".into(), "regex", &[r"^cdn\d+\."], all).unwrap();
+        let re = Allowlist::new("re".into(), "regex", &[r"^cdn\d+\."], all.clone()).unwrap();
         let only_ips = Allowlist::new("ips".into(), "cidr", &["0.0.0.0/0"], IP_KINDS.to_vec()).unwrap();
+        // A top-sites list: public suffixes among the names vouch only for themselves.
+        let top_sites = ["github.io", ".pages.dev", "example.com", "co.uk", "s3.us-east-1.amazonaws.com"];
+        let sites = Allowlist::new("sites".into(), "hostname", &top_sites, all.clone()).unwrap();
+        let bare = Allowlist::from_values("bare".into(), &top_sites);
         let rows: &[(&str, &Allowlist, Kind, &str, bool)] = &[
             ("allow010", &hosts, Kind::Domain, "example.com", true),
             ("allow020", &hosts, Kind::Hostname, "mail.example.com", true),
@@ -303,6 +311,18 @@ mod tests {
             ("allow150", &re, Kind::Domain, "cdn12.example", true),
             ("allow160", &re, Kind::Domain, "xcdn12.example", false),
             ("allow170", &only_ips, Kind::Domain, "example.com", false),
+            ("allow180", &sites, Kind::Domain, "github.io", true),
+            ("allow190", &sites, Kind::Domain, "evil.github.io", false),
+            ("allow200", &sites, Kind::Hostname, "a.evil.github.io", false),
+            ("allow210", &sites, Kind::Url, "https://evil.pages.dev/login", false),
+            ("allow220", &sites, Kind::Url, "https://pages.dev/", true),
+            ("allow230", &sites, Kind::Domain, "a.example.com", true),
+            ("allow240", &sites, Kind::Domain, "bank.co.uk", false),
+            ("allow250", &sites, Kind::Hostname, "evil.s3.us-east-1.amazonaws.com", false),
+            ("allow260", &sites, Kind::Email, "a@evil.github.io", false),
+            ("allow270", &bare, Kind::Domain, "evil.github.io", false),
+            ("allow280", &bare, Kind::Domain, "github.io", true),
+            ("allow290", &bare, Kind::Hostname, "a.example.com", true),
         ];
         for &(id, list, kind, value, want) in rows {
             assert_eq!(covers(list, kind, value), want, "row {id}");
@@ -316,6 +336,30 @@ mod tests {
         assert!(covers(&mixed, Kind::Hostname, "a.example.com"));
         assert!(covers(&mixed, Kind::Md5, "D41D8CD98F00B204E9800998ECF8427E"));
         assert!(!covers(&mixed, Kind::Ipv4, "11.0.0.1"));
+    }
+
+    #[test]
+    fn matching_attributes_name_kinds() {
+        use Kind::{Domain, Email, Hostname, Ipv4, Ipv6, Sha256, Url};
+        #[rustfmt::skip]
+        let rows: &[(&str, &[&str], &[Kind])] = &[
+            ("match010", &["ip-src", "ip-dst|port"], &[Ipv4, Ipv6]),
+            ("match020", &["domain"], &[Domain, Hostname]),
+            ("match030", &["hostname|port"], &[Domain, Hostname]),
+            ("match040", &["domain|ip"], &[Ipv4, Ipv6, Domain, Hostname]),
+            // MISP's `uri` is a path, loaded as a string: the reader and the list agree.
+            ("match050", &["url", "uri"], &[Url, Kind::String]),
+            ("match060", &["filename|sha256"], &[Sha256, Kind::String]),
+            ("match070", &["email-reply-to"], &[Email]),
+            // Types we never load: the list covers nothing of ours, not everything.
+            ("match080", &["ssdeep", "link"], &[]),
+            ("match090", &[], &Kind::ALL),
+        ];
+        for &(id, types, want) in rows {
+            let mut want = want.to_vec();
+            want.sort_unstable();
+            assert_eq!(kinds_of_misp_types(types.iter().copied()), want, "row {id}");
+        }
     }
 
     #[test]

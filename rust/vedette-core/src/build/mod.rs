@@ -81,6 +81,10 @@ pub struct LoadReport {
     pub errors: Vec<FeedError>,
     /// Networks given with host bits set, loaded masked.
     pub masked_host_bits: usize,
+    /// Domain indicators loaded that are themselves a public suffix (`duckdns.org`,
+    /// `github.io`). They keep their meaning, so each matches every name anyone registers
+    /// under it: worth a look when a feed was not meant to say that.
+    pub public_suffix_domains: usize,
 }
 
 impl LoadReport {
@@ -252,6 +256,7 @@ impl IndexBuilder {
             let report = self.load(&data, &event_options)?;
             total.loaded += report.loaded;
             total.masked_host_bits += report.masked_host_bits;
+            total.public_suffix_domains += report.public_suffix_domains;
             for (reason, count) in report.skipped {
                 *total.skipped.entry(reason).or_default() += count;
             }
@@ -290,6 +295,8 @@ impl IndexBuilder {
         check_meta(&normalized, &record.value, &record.meta)
             .map_err(|e| FeedError::new(name, Some(record.line), "bad confidence", e.to_string()))?;
         report.masked_host_bits += usize::from(normalized.masked_host_bits);
+        report.public_suffix_domains +=
+            usize::from(normalized.kind == Kind::Domain && normalize::is_public_suffix(&normalized.value));
         if record.meta.source.is_none() {
             record.meta.source.clone_from(&options.source);
         }
@@ -401,5 +408,29 @@ mod tests {
         assert!(builder.is_empty());
         builder.load_record(record(100), "f", &options, &mut report).unwrap();
         assert_eq!(report.loaded, 1);
+    }
+
+    #[test]
+    fn load_report_counts_public_suffix_domains() {
+        #[rustfmt::skip]
+        let rows: &[(&str, &str, Option<Kind>, usize)] = &[
+            ("suffix010", "duckdns.org\nevil.duckdns.org\n", None, 1),
+            ("suffix020", "github.io\nco.uk\n", None, 2),
+            ("suffix025", "com\n", Some(Kind::Domain), 1),
+            ("suffix030", "evil.github.io\nexample.com\n", None, 0),
+            // Only domains: a host that is a suffix matches itself alone.
+            ("suffix040", "github.io\n", Some(Kind::Hostname), 0),
+            ("suffix050", "https://github.io/x\n", None, 0),
+        ];
+        for &(id, feed, kind, want) in rows {
+            let options = LoadOptions { kind, ..LoadOptions::default() };
+            let report = IndexBuilder::new().load(feed.as_bytes(), &options).unwrap();
+            assert_eq!(report.public_suffix_domains, want, "row {id}");
+            assert_eq!(report.loaded, feed.lines().count(), "row {id}: every value loads");
+        }
+        // Counted, not changed: the suffix still matches the names under it.
+        let mut builder = IndexBuilder::new();
+        builder.load(b"duckdns.org\n", &LoadOptions::default()).unwrap();
+        assert!(builder.build().unwrap().is_match(b"GET http://anyone.duckdns.org/", crate::now()));
     }
 }

@@ -25,6 +25,7 @@ use std::str::FromStr;
 use ::csv::{ByteRecord, ReaderBuilder};
 
 use super::refang::refang;
+use super::types::{self, TypeKind, Vocabulary};
 use super::{is_space, skip_preamble, ParsedRecord, RawRecord};
 use crate::error::FeedError;
 use crate::indicator::{Kind, Meta, Timestamp, Tlp};
@@ -186,7 +187,14 @@ fn record<'a>(row: &ByteRecord, cols: &Columns, line: usize, source: &str) -> Pa
     };
     let kind = match text(cols.kind)? {
         None => None,
-        Some(name) => kind_of(name).map_err(|()| err("unknown kind", format!("unknown kind {name:?}")))?,
+        Some(name) => {
+            let Some(type_kind) = kind_of(name) else {
+                return Err(err("unknown kind", format!("unknown kind {name:?}")));
+            };
+            type_kind
+                .kind_of(value)
+                .map_err(|()| err("bad hash length", types::bad_hash_length(name, value)))?
+        }
     };
     let confidence = match text(cols.confidence)? {
         None => None,
@@ -227,31 +235,14 @@ fn record<'a>(row: &ByteRecord, cols: &Columns, line: usize, source: &str) -> Pa
     Ok(RawRecord { line, value: Cow::Owned(refang(value).into_owned()), kind, meta })
 }
 
-/// A kind column's name for a kind: ours (`ipv4`, `sha256`) and the names other tools
-/// write in CSV exports. `Ok(None)` means "let the builder infer it from the value".
-fn kind_of(name: &str) -> Result<Option<Kind>, ()> {
+/// A kind column's name for a kind: ours (`ipv4`, `sha256`), then the names other tools
+/// write in CSV exports; `None` for a name we do not read.
+fn kind_of(name: &str) -> Option<TypeKind> {
     let name = name.to_ascii_lowercase();
-    if let Ok(kind) = Kind::from_str(&name) {
-        return Ok(Some(kind));
+    match Kind::from_str(&name) {
+        Ok(kind) => Some(TypeKind::Is(kind)),
+        Err(_) => types::type_kind(Vocabulary::Csv, &name),
     }
-    Ok(match name.as_str() {
-        // `ip` is v4 or v6, and `hash` any digest: the value says which.
-        "ip" | "ip-src" | "ip-dst" | "ip-addr" | "hash" | "filehash" => None,
-        // NOTE: `uri` is a URL in some exports and a bare path (`/admin.php`) in MISP's,
-        // which docs/semantics.md §3.4 maps to a string. Inference gets both right: a
-        // value with a scheme or a host infers `url`, a path infers `string`.
-        "uri" => None,
-        "ipv4-addr" => Some(Kind::Ipv4),
-        "ipv6-addr" => Some(Kind::Ipv6),
-        "domain-name" | "fqdn" => Some(Kind::Domain),
-        "email-addr" | "email-src" | "email-dst" => Some(Kind::Email),
-        "sha-1" => Some(Kind::Sha1),
-        "sha-224" => Some(Kind::Sha224),
-        "sha-256" => Some(Kind::Sha256),
-        "sha-384" => Some(Kind::Sha384),
-        "sha-512" => Some(Kind::Sha512),
-        _ => return Err(()),
-    })
 }
 
 fn split_tags(field: &str) -> Vec<String> {

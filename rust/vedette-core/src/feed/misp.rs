@@ -8,11 +8,12 @@
 //! that order over the whole file (JSON has no useful lines, and the position finds the
 //! attribute again). Messages name the attribute by uuid.
 //!
-//! Types map as docs/semantics.md §3.4 says (see `parts_of`); unsupported types are counted
-//! per type (category `unsupported type: <type>`). Attributes are left out by policy, never
-//! as errors, when `deleted` is true (on the attribute or its object) and when `to_ids` is
-//! false, unless `keep_non_ids`. We look at `to_ids` before the type, so a strict load of a
-//! typical event does not fail on its `text` and `link` context attributes.
+//! Types map by the one table of `types.rs` (docs/semantics.md §3.4), composite ones split
+//! into their parts in `parts_of`; unsupported types are counted per type (category
+//! `unsupported type: <type>`). Attributes are left out by policy, never as errors, when
+//! `deleted` is true (on the attribute or its object) and when `to_ids` is false, unless
+//! `keep_non_ids`. We look at `to_ids` before the type, so a strict load of a typical event
+//! does not fail on its `text` and `link` context attributes.
 //!
 //! Metadata: `ref` is the attribute uuid (else the event's); `source` is the event's
 //! `Orgc.name`, else `Org.name`, else `misp`; the description is the attribute comment,
@@ -31,6 +32,7 @@ use std::str::FromStr;
 use ::csv::{ByteRecord, ReaderBuilder};
 use serde_json::{Map, Value};
 
+use super::types::{self, TypeKind, Vocabulary};
 use super::{ParseOptions, ParsedRecord, RawRecord, BOM};
 use crate::error::FeedError;
 use crate::indicator::{Kind, Meta, Timestamp, Tlp};
@@ -240,31 +242,33 @@ fn tag_names(map: &Map<String, Value>) -> Vec<String> {
         .collect()
 }
 
-/// What one `|`-separated part of a value becomes: a record of this kind (`Some(None)`:
-/// an IP, ipv4 or ipv6 by its shape), or nothing (`None`: a port).
-type Part = Option<Option<Kind>>;
+/// What one `|`-separated part of a value becomes: records of this type, or nothing
+/// (`None`: a port).
+type Part = Option<TypeKind>;
 
-/// The parts of a MISP type (one or two); `None` for an unsupported type.
+/// The parts of a MISP type (one or two); `None` for an unsupported type. The composite
+/// types split into the types of their parts, which the table of `types` maps.
 fn parts_of(kind: &str) -> Option<Vec<Part>> {
-    const IP: Part = Some(None);
-    // Our hash kinds have MISP's names: `md5`, `sha1`, `sha224`, ... `sha512`.
-    let hash = |name: &str| Kind::from_str(name).ok().filter(|k| k.hex_len().is_some());
-    let k = |kind: Kind| Some(Some(kind));
-    Some(match kind {
-        "ip-src" | "ip-dst" => vec![IP],
-        "ip-src|port" | "ip-dst|port" => vec![IP, None],
-        "domain" => vec![k(Kind::Domain)],
-        "hostname" => vec![k(Kind::Hostname)],
-        "hostname|port" => vec![k(Kind::Hostname), None],
-        "domain|ip" => vec![k(Kind::Domain), IP],
-        "url" => vec![k(Kind::Url)],
-        "uri" | "filename" | "user-agent" | "mutex" => vec![k(Kind::String)],
-        "email" | "email-src" | "email-dst" | "email-reply-to" => vec![k(Kind::Email)],
+    let of = |name: &str| types::type_kind(Vocabulary::Misp, name);
+    let is_hash = |part: &Part| matches!(part, Some(TypeKind::Is(k)) if k.hex_len().is_some());
+    let parts = match kind {
+        "ip-src|port" | "ip-dst|port" | "hostname|port" => {
+            let (host, _) = kind.split_once('|')?;
+            vec![Some(of(host)?), None]
+        }
+        "domain|ip" => vec![of("domain"), of("ip-dst")],
         _ => match kind.strip_prefix("filename|") {
-            Some(name) => vec![k(Kind::String), k(hash(name)?)],
-            None => vec![k(hash(kind)?)],
+            Some(hash) => vec![of("filename"), Some(of(hash)).filter(is_hash)?],
+            None => vec![Some(of(kind)?)],
         },
-    })
+    };
+    Some(parts)
+}
+
+/// Every kind of the records a MISP type gives (none for an unsupported type): what an
+/// allowlist's `matching_attributes` of that type apply to.
+pub(crate) fn kinds_of_type(kind: &str) -> impl Iterator<Item = Kind> {
+    parts_of(kind).into_iter().flatten().flatten().flat_map(|part| part.kinds().iter().copied())
 }
 
 /// Turns one attribute into its records (or the reason it gives none) for `sink`.
@@ -311,10 +315,9 @@ fn emit<'a>(
         let record = if value.is_empty() {
             Err(err("empty value", format!("{name} ({}) has an empty value", attr.kind)))
         } else {
-            // An IP part gets its kind by shape (IPv6 has colons), not `None`, so that a
-            // domain filed as `ip-dst` is an error rather than loading as a domain.
-            let kind = kind.unwrap_or(if value.contains(':') { Kind::Ipv6 } else { Kind::Ipv4 });
-            Ok(RawRecord { line, value: Cow::Owned(value.to_string()), kind: Some(kind), meta: meta.clone() })
+            // The MISP types are all of one kind or IP: `kind_of` cannot fail for them.
+            let kind = kind.kind_of(value).ok().flatten();
+            Ok(RawRecord { line, value: Cow::Owned(value.to_string()), kind, meta: meta.clone() })
         };
         sink(record)?;
     }

@@ -17,9 +17,12 @@ mod misp;
 mod refang;
 mod stix;
 mod stix_pattern;
+mod types;
 mod zeek;
 
 pub use zeek::write_zeek_intel;
+
+pub(crate) use misp::kinds_of_type as kinds_of_misp_type;
 
 /// The feed formats [`crate::IndexBuilder::load`] reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

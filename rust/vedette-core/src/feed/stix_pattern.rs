@@ -17,6 +17,7 @@
 
 use std::borrow::Cow;
 
+use super::types::{self, TypeKind, Vocabulary};
 use crate::indicator::Kind;
 
 mod grammar;
@@ -127,14 +128,11 @@ fn hash_kind(name: &str) -> Option<Kind> {
     }
 }
 
-/// The kind a `..._ref.type = '...'` term gives the ref's value.
+/// The kind of the `value` of a STIX object type: of `domain-name:value`, and what a
+/// `..._ref.type = 'domain-name'` term gives the ref's value.
 fn type_kind(stix_type: &str) -> Option<Kind> {
-    match stix_type {
-        "ipv4-addr" => Some(Kind::Ipv4),
-        "ipv6-addr" => Some(Kind::Ipv6),
-        "domain-name" => Some(Kind::Domain),
-        "url" => Some(Kind::Url),
-        "email-addr" => Some(Kind::Email),
+    match types::type_kind(Vocabulary::Stix, stix_type)? {
+        TypeKind::Is(kind) => Some(kind),
         _ => None,
     }
 }
@@ -284,11 +282,7 @@ impl<'p> View<'p, '_> {
         };
         let is = |i: usize, name: &str| names[i].as_deref() == Some(name);
         let kind = match (object, self.comps(path).len()) {
-            ("ipv4-addr", 1) if is(0, "value") => Some(Kind::Ipv4),
-            ("ipv6-addr", 1) if is(0, "value") => Some(Kind::Ipv6),
-            ("domain-name", 1) if is(0, "value") => Some(Kind::Domain),
-            ("url", 1) if is(0, "value") => Some(Kind::Url),
-            ("email-addr", 1) if is(0, "value") => Some(Kind::Email),
+            (object, 1) if is(0, "value") && type_kind(object).is_some() => type_kind(object),
             ("email-message", 2) if is(0, "from_ref") && is(1, "value") => Some(Kind::Email),
             ("file", 1) if is(0, "name") => Some(Kind::String),
             ("file", 2) if is(0, "hashes") && names[1].is_some() => {

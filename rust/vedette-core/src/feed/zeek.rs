@@ -26,6 +26,7 @@ use std::io::{self, Write};
 
 use memchr::memmem;
 
+use super::types::{self, Vocabulary};
 use super::{is_space, trim, ParseOptions, ParsedRecord, RawRecord, BOM};
 use crate::error::FeedError;
 use crate::indicator::{Kind, Meta};
@@ -222,24 +223,13 @@ fn record<'a>(
     let Some(type_name) = text(Some(columns.kind), "indicator_type")? else {
         return Err(err("empty type", "empty indicator_type".to_string()));
     };
-    let kind = match type_name.as_ref() {
-        "Intel::ADDR" | "Intel::SUBNET" => Some(ip_kind(&value)),
-        "Intel::DOMAIN" if options.zeek_domain_as_hostname => Some(Kind::Hostname),
-        "Intel::DOMAIN" => Some(Kind::Domain),
-        "Intel::URL" => Some(Kind::Url),
-        "Intel::EMAIL" => Some(Kind::Email),
-        "Intel::FILE_HASH" | "Intel::CERT_HASH" => match Kind::hash_of_hex_len(value.len()) {
-            Some(kind) => Some(kind),
-            None => {
-                let message = format!(
-                    "{type_name} {value:?} has {} characters: a hash has 32, 40, 56, 64, 96 or 128",
-                    value.len()
-                );
-                return Err(err("bad hash length", message));
-            }
-        },
-        "Intel::FILE_NAME" | "Intel::SOFTWARE" | "Intel::USER_NAME" => Some(Kind::String),
-        other => return Err(err("unsupported type", format!("unsupported indicator_type {other}"))),
+    let Some(type_kind) = types::type_kind(Vocabulary::Zeek, &type_name) else {
+        return Err(err("unsupported type", format!("unsupported indicator_type {type_name}")));
+    };
+    let kind = match type_kind.kind_of(&value) {
+        Ok(Some(Kind::Domain)) if options.zeek_domain_as_hostname => Some(Kind::Hostname),
+        Ok(kind) => kind,
+        Err(()) => return Err(err("bad hash length", types::bad_hash_length(&type_name, &value))),
     };
     let meta = Meta {
         source: text(columns.source, "meta.source")?.map(Cow::into_owned),
@@ -248,17 +238,6 @@ fn record<'a>(
         ..Meta::default()
     };
     Ok(RawRecord { line: line_no, value, kind, meta })
-}
-
-/// The IP kind of an address, network or range, by shape: IPv6 has colons, IPv4 never.
-/// An explicit kind, not `None`, so that a domain filed as `ADDR` is an error rather
-/// than loading as a domain; `::ffff:a.b.c.d` still comes out of normalization as ipv4.
-fn ip_kind(value: &str) -> Kind {
-    if value.contains(':') {
-        Kind::Ipv6
-    } else {
-        Kind::Ipv4
-    }
 }
 
 /// Zeek's value escapes: `\xHH` is the byte HH. Any other backslash is kept, as Zeek

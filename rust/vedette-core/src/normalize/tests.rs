@@ -333,8 +333,44 @@ fn top_level_labels() {
     for label in yes.into_iter().chain(more) {
         assert!(is_top_level_label(label), "{label}");
     }
+    // The list names `ck`, `er` and `pg` only through wildcards below them, `za` only
+    // through its second-level rules (`co.za`).
+    for label in ["ck", "er", "pg", "za", "ZA"] {
+        assert!(is_top_level_label(label), "{label}");
+    }
+    // Suffixes of two labels are no top-level labels.
     let long = "a".repeat(100);
-    for label in ["exe", "", "com.", ".com", "# top", long.as_str()] {
+    for label in ["exe", "", "com.", ".com", "# top", long.as_str(), "co.uk", "github.io", "www"] {
         assert!(!is_top_level_label(label), "{label}");
+    }
+}
+
+#[test]
+fn public_suffixes() {
+    #[rustfmt::skip]
+    let rows: &[(&str, &str, bool)] = &[
+        ("psl010", "com", true),
+        ("psl020", "co.uk", true),
+        ("psl030", "github.io", true),                    // private section
+        ("psl040", "pages.dev", true),
+        ("psl050", "s3.us-east-1.amazonaws.com", true),
+        ("psl060", "evil.github.io", false),
+        ("psl070", "example.com", false),
+        ("psl080", "x.ck", true),                         // wildcard `*.ck`
+        ("psl090", "www.ck", false),                      // exception `!www.ck`
+        ("psl100", "ck", true),
+        ("psl110", "za", true),
+        ("psl120", "exe", false),                         // no TLD
+        ("psl130", "example", false),                     // special-use, not in the list
+        ("psl140", "io", true),
+        ("psl150", "xn--p1ai", true),
+        ("psl160", "", false),
+        ("psl170", "com.", false),
+        ("psl180", ".com", false),
+        ("psl190", "duckdns.org", true),
+        ("psl200", "evil.duckdns.org", false),
+    ];
+    for &(id, name, want) in rows {
+        assert_eq!(is_public_suffix(name), want, "row {id}: {name}");
     }
 }
