@@ -202,3 +202,62 @@ impl fmt::Display for DeserializeError {
 }
 
 impl std::error::Error for DeserializeError {}
+
+/// Why a file (or part of one) could not be scanned: the other files are scanned all the
+/// same, and the hits of a file's readable part are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanError {
+    file: String,
+    kind: ScanErrorKind,
+    message: String,
+}
+
+/// What went wrong, for callers that sort errors (`category()` names it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ScanErrorKind {
+    /// The file cannot be opened or read (missing, a permission, an I/O error).
+    Unreadable,
+    /// A compressed stream is corrupt or cut short; what came before was scanned.
+    Corrupt,
+    /// A line is longer than the line limit: it was scanned in pieces.
+    LongLine,
+}
+
+impl ScanError {
+    #[allow(dead_code)] // the file readers of scan/ are the callers
+    pub(crate) fn new(file: &str, kind: ScanErrorKind, message: impl Into<String>) -> Self {
+        ScanError { file: file.to_string(), kind, message: message.into() }
+    }
+
+    /// The file, as it was named (`-` for standard input).
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    pub fn kind(&self) -> ScanErrorKind {
+        self.kind
+    }
+
+    /// `unreadable`, `corrupt` or `long line`.
+    pub fn category(&self) -> &'static str {
+        match self.kind {
+            ScanErrorKind::Unreadable => "unreadable",
+            ScanErrorKind::Corrupt => "corrupt",
+            ScanErrorKind::LongLine => "long line",
+        }
+    }
+
+    /// Why, without the file name.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ScanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file, self.message)
+    }
+}
+
+impl std::error::Error for ScanError {}

@@ -10,13 +10,14 @@ mod flow;
 mod index;
 mod indicator;
 pub mod normalize;
+pub mod scan;
 mod search;
 mod swar;
 mod time;
 mod wire;
 
 pub use build::{Allowlist, IndexBuilder, LoadOptions, LoadReport};
-pub use error::{BuildError, DeserializeError, FeedError, IndicatorError};
+pub use error::{BuildError, DeserializeError, FeedError, IndicatorError, ScanError, ScanErrorKind};
 pub use flow::FlowHits;
 pub use index::{Index, Stats};
 pub use indicator::{now, parse_timestamp, Indicator, IndicatorId, Kind, Meta, Timestamp, Tlp, UnknownKind};
