@@ -155,6 +155,8 @@ rows! { percent_escapes:
     pct100 => (["hostname:2fab.example"], "%2Fab.example", NONE),
     pct110 => (["1.2.3.4"], "%2G1.2.3.4 x1.2.3.4", NONE),
     pct120 => (["domain:fab.example", "ab.example"], "%2Fab.example", [(3, 13, "domain", &["ab.example"])]),
+    pct130 => (["1.2.3.4", "201.2.3.4"], "%201.2.3.4", [(3, 10, "ipv4", &["1.2.3.4"])]),
+    pct140 => (["domain:b.example", "1b.example"], "%41b.example x%2b.example", [(3, 12, "domain", &["b.example"])]),
 }
 
 rows! { url_punctuation:

@@ -170,7 +170,7 @@ fn indicator() -> impl Strategy<Value = (Kind, String)> {
         )),
         (prop::collection::vec(label, 1..3), tld)
             .prop_map(|(labels, tld)| (Kind::Hostname, format!("{}.{tld}", labels.join(".")))),
-        prop::sample::select(vec!["1.2.3.4", "10.0.0.1", "1.2.3.44"])
+        prop::sample::select(vec!["1.2.3.4", "10.0.0.1", "1.2.3.44", "201.2.3.4"])
             .prop_map(|v| (Kind::Ipv4, v.to_string())),
         prop::sample::select(vec![
             "d41d8cd98f00b204e9800998ecf8427e",
@@ -212,6 +212,7 @@ fn haystack(indicators: Vec<(Kind, String)>) -> impl Strategy<Value = (Vec<(Kind
             "http://",
             "%2F",
             "%3a",
+            "%20",
             "?",
             ",",
             ")",

@@ -76,7 +76,11 @@ pub(crate) trait Consumer<R> {
     fn finish(self) -> Self::Output;
 }
 
-fn drain_in_order<R, C: Consumer<R>>(results: Receiver<(u64, R)>, tokens: Receiver<()>, mut consume: C) -> C::Output {
+fn drain_in_order<R, C: Consumer<R>>(
+    results: Receiver<(u64, R)>,
+    tokens: Receiver<()>,
+    mut consume: C,
+) -> C::Output {
     let mut next = 0u64;
     let mut early: BTreeMap<u64, R> = BTreeMap::new();
     let mut stopped = false;
@@ -151,7 +155,11 @@ mod tests {
                     true
                 }),
             );
-            assert_eq!(out, (0..200u64).map(|i| i * i).collect::<Vec<_>>(), "{threads} threads, window {window}");
+            assert_eq!(
+                out,
+                (0..200u64).map(|i| i * i).collect::<Vec<_>>(),
+                "{threads} threads, window {window}"
+            );
         }
     }
 

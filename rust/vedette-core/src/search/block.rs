@@ -277,7 +277,6 @@ impl Chunk {
         // The `digit`, `follow` and `octet` masks of the word after, in this backward walk.
         let mut after = (ahead, ahead, ahead);
         let mut out = Seeds::new(self);
-        let mut glued = [0u64; WORDS];
         for w in (0..self.words()).rev() {
             let (digit, dot) = (self.digit[w], self.dot[w]);
             let (digit_after, follow_after, octet_after) = after;
@@ -299,19 +298,16 @@ impl Chunk {
                 | two & down(octet, octet_after, 3)
                 | three & down(octet, octet_after, 4);
             out.set(w, starts & quads);
-            // A quad glued to a word may follow a percent escape (`%2F1.2.3.4`), which starts
-            // an address too. Such quads are rare, so we look at their bytes one by one.
-            glued[w] = quads & !starts;
             after = (digit, follow, octet);
         }
-        for (w, &word) in glued.iter().enumerate().take(self.words()) {
-            let mut rest = word;
-            while rest != 0 {
-                let offset = w * 64 + rest.trailing_zeros() as usize;
-                rest &= rest - 1;
-                if class::escape_before(text, self.base + offset) {
-                    out.add(offset);
-                }
+        // A digit right after a percent escape starts an address too (`%2F1.2.3.4`). The
+        // masks do not hold `%`: a search for it in the chunk costs less than a mask.
+        let from = self.base.saturating_sub(3);
+        for percent in memchr::memchr_iter(b'%', &text[from..self.end()]) {
+            let digit = from + percent + 3;
+            let inside = (self.base..self.end()).contains(&digit);
+            if inside && text[digit].is_ascii_digit() && class::escape_before(text, digit) {
+                out.add(digit - self.base);
             }
         }
         out

@@ -58,6 +58,10 @@ impl Ipv4Pass {
             if v6.get(self.next_v6).is_some_and(|&(s, _)| s <= start) {
                 continue;
             }
+            // No address starts inside a percent escape: `%201.2.3.4` holds `1.2.3.4`.
+            if start > 0 && hay[start - 1] == b'%' && hay.get(start + 1).is_some_and(u8::is_ascii_hexdigit) {
+                continue;
+            }
             // An address that no entry can cover makes no hit, and its first two octets
             // tell most of them: their spelling turns most away unread (a filter of the
             // covered /16s' spellings), their values the rest.
