@@ -82,6 +82,10 @@ pub(crate) fn escape_before(hay: &[u8], pos: usize) -> bool {
 /// at `2F`, the host after it.
 #[inline]
 pub(crate) fn past_escape(hay: &[u8], start: usize, end: usize) -> usize {
+    // Most runs follow no `%`: one byte tells.
+    if start == 0 || hay[start - 1] != b'%' {
+        return start;
+    }
     match start + 2 <= end && escape_before(hay, start + 2) {
         true => start + 2,
         false => start,
