@@ -30,6 +30,9 @@ pub(super) struct Chunk {
     pub v6: [u64; WORDS],
     pub digit: [u64; WORDS],
     pub alnum: [u64; WORDS],
+    percent: [u64; WORDS],
+    /// The words of `percent` with a bit set: most chunks have no `%` at all.
+    percent_words: u32,
 }
 
 /// The seeds of one pass over a chunk: a mask per word, and a bit per word that has any,
@@ -117,6 +120,7 @@ impl Chunk {
     pub(super) fn load(&mut self, text: &[u8], base: usize) {
         self.base = base;
         self.len = (text.len() - base).min(CHUNK);
+        self.percent_words = 0;
         classify_into(&text[base..self.end()], self);
         prefetch(&text[self.end()..(base + 2 * CHUNK).min(text.len())]);
     }
@@ -130,6 +134,8 @@ impl Chunk {
         self.v6[w] = masks.v6;
         self.digit[w] = masks.digit;
         self.alnum[w] = masks.alnum;
+        self.percent[w] = masks.percent;
+        self.percent_words |= u32::from(masks.percent != 0) << w;
     }
 
     fn words(&self) -> usize {
@@ -300,14 +306,24 @@ impl Chunk {
             out.set(w, starts & quads);
             after = (digit, follow, octet);
         }
-        // A digit right after a percent escape starts an address too (`%2F1.2.3.4`). The
-        // masks do not hold `%`: a search for it in the chunk costs less than a mask.
-        let from = self.base.saturating_sub(3);
-        for percent in memchr::memchr_iter(b'%', &text[from..self.end()]) {
-            let digit = from + percent + 3;
-            let inside = (self.base..self.end()).contains(&digit);
-            if inside && text[digit].is_ascii_digit() && class::escape_before(text, digit) {
+        // A digit right after a percent escape starts an address too (`%2F1.2.3.4`), as
+        // does one after an escape that the chunk before ends with.
+        let escape_start = |out: &mut Seeds, digit: usize| {
+            if digit < self.end() && text[digit].is_ascii_digit() && class::escape_before(text, digit) {
                 out.add(digit - self.base);
+            }
+        };
+        for digit in self.base.max(3)..self.base + 3 {
+            escape_start(&mut out, digit);
+        }
+        let mut words = self.percent_words;
+        while words != 0 {
+            let w = words.trailing_zeros() as usize;
+            words &= words - 1;
+            let mut percents = self.percent[w];
+            while percents != 0 {
+                escape_start(&mut out, self.base + w * 64 + percents.trailing_zeros() as usize + 3);
+                percents &= percents - 1;
             }
         }
         out

@@ -15,6 +15,8 @@ pub(super) struct BlockMasks {
     pub v6: u64,
     pub digit: u64,
     pub alnum: u64,
+    /// `%`: where a percent escape may start.
+    pub percent: u64,
 }
 
 /// Fills `chunk` with the masks of `bytes` (its text), a block at a time, the last short
@@ -116,6 +118,7 @@ fn classify_avx512_vector(v: std::arch::x86_64::__m512i) -> BlockMasks {
         v6: digit | hex_letter | colon | dot,
         digit,
         alnum,
+        percent: is(b'%'),
     }
 }
 
@@ -133,6 +136,7 @@ pub(super) fn classify_avx2(block: &[u8; 64]) -> BlockMasks {
         let v = unsafe { _mm256_loadu_si256(bytes.as_ptr().cast()) };
         let dot = _mm256_cmpeq_epi8(v, splat(b'.'));
         let colon = _mm256_cmpeq_epi8(v, splat(b':'));
+        let percent = _mm256_cmpeq_epi8(v, splat(b'%'));
         let digit = at_most(_mm256_sub_epi8(v, splat(b'0')), 9);
         // `b | 0x20` is in `a..=z` exactly for ASCII letters.
         let letter_offset = _mm256_sub_epi8(_mm256_or_si256(v, splat(0x20)), splat(b'a'));
@@ -151,6 +155,7 @@ pub(super) fn classify_avx2(block: &[u8; 64]) -> BlockMasks {
         masks.v6 |= bits(v6) << shift;
         masks.digit |= bits(digit) << shift;
         masks.alnum |= bits(alnum) << shift;
+        masks.percent |= bits(percent) << shift;
     }
     masks
 }
@@ -166,6 +171,7 @@ pub(super) fn classify_bytes(block: &[u8; 64]) -> BlockMasks {
         masks.v6 |= bit(class::is(b, V6));
         masks.digit |= bit(class::is(b, DIGIT));
         masks.alnum |= bit(class::is(b, ALNUM));
+        masks.percent |= bit(b == b'%');
     }
     masks
 }

@@ -53,8 +53,10 @@ fn simd_classes_equal_the_class_table() {
                 v6: chunk.v6[w],
                 digit: chunk.digit[w],
                 alnum: chunk.alnum[w],
+                percent: chunk.percent[w],
             };
             assert_eq!(masks, classify_bytes(&block), "{block:?}");
+            assert_eq!(chunk.percent_words >> w & 1 == 1, masks.percent != 0, "{block:?}");
         }
     }
 }
