@@ -306,15 +306,30 @@ impl Chunk {
             out.set(w, starts & quads);
             after = (digit, follow, octet);
         }
-        // A digit right after a percent escape starts an address too (`%2F1.2.3.4`), as
-        // does one after an escape that the chunk before ends with.
-        let escape_start = |out: &mut Seeds, digit: usize| {
+        out
+    }
+
+    /// Whether a percent escape may end in the chunk: it holds a `%`, or the chunk before
+    /// may end with one. Escapes are rare, and a text that is one log line has no chunk
+    /// before it.
+    #[inline]
+    pub(super) fn may_end_escapes(&self) -> bool {
+        self.percent_words != 0 || self.base != 0
+    }
+
+    /// Adds to `out` (the [`quad_starts`](Self::quad_starts)) the digits right after a
+    /// percent escape, which start addresses too (`%2F1.2.3.4`), the escapes the chunk
+    /// before ends with included.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn add_escape_quad_starts(&self, text: &[u8], out: &mut Seeds) {
+        let mut add = |digit: usize| {
             if digit < self.end() && text[digit].is_ascii_digit() && class::escape_before(text, digit) {
                 out.add(digit - self.base);
             }
         };
         for digit in self.base.max(3)..self.base + 3 {
-            escape_start(&mut out, digit);
+            add(digit);
         }
         let mut words = self.percent_words;
         while words != 0 {
@@ -322,11 +337,10 @@ impl Chunk {
             words &= words - 1;
             let mut percents = self.percent[w];
             while percents != 0 {
-                escape_start(&mut out, self.base + w * 64 + percents.trailing_zeros() as usize + 3);
+                add(self.base + w * 64 + percents.trailing_zeros() as usize + 3);
                 percents &= percents - 1;
             }
         }
-        out
     }
 
     /// The bits of `mask` for `text[start..end]`, bit 0 for `start`, if that span lies in

@@ -82,10 +82,16 @@ pub(crate) fn escape_before(hay: &[u8], pos: usize) -> bool {
 /// at `2F`, the host after it.
 #[inline]
 pub(crate) fn past_escape(hay: &[u8], start: usize, end: usize) -> usize {
-    // Most runs follow no `%`: one byte tells.
+    // Most runs follow no `%`: one byte tells, and the rest is out of the scan's loops.
     if start == 0 || hay[start - 1] != b'%' {
         return start;
     }
+    past_escape_digits(hay, start, end)
+}
+
+#[cold]
+#[inline(never)]
+fn past_escape_digits(hay: &[u8], start: usize, end: usize) -> usize {
     match start + 2 <= end && escape_before(hay, start + 2) {
         true => start + 2,
         false => start,

@@ -51,7 +51,11 @@ pub(super) struct Ipv4Pass {
 
 impl Ipv4Pass {
     pub(super) fn scan(&mut self, c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk, v6: &[(usize, usize)]) {
-        for start in chunk.quad_starts(hay).positions() {
+        let mut starts = chunk.quad_starts(hay);
+        if chunk.may_end_escapes() {
+            chunk.add_escape_quad_starts(hay, &mut starts);
+        }
+        for start in starts.positions() {
             while v6.get(self.next_v6).is_some_and(|&(_, e)| e <= start) {
                 self.next_v6 += 1;
             }
