@@ -59,9 +59,20 @@ fn split_offset(s: &str) -> Option<(&str, i64)> {
     Some((&s[..s.len() - 6], sign * (hours * 3600 + minutes * 60)))
 }
 
-/// RFC 3339 in UTC, with a fraction only when there is one. Days to a civil date after
-/// Howard Hinnant's `civil_from_days`, so that any i64 formats without a panic.
-pub(crate) fn format_rfc3339(micros: Timestamp) -> String {
+/// A UTC instant broken into its civil date and time of day.
+struct Civil {
+    year: i64,
+    month: i64,
+    day: i64,
+    hour: i64,
+    minute: i64,
+    second: i64,
+    micros: i64,
+}
+
+/// Days to a civil date after Howard Hinnant's `civil_from_days`, so that any i64
+/// converts without a panic.
+fn civil(micros: Timestamp) -> Civil {
     let (secs, frac) = (micros.div_euclid(1_000_000), micros.rem_euclid(1_000_000));
     let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let z = days + 719_468;
@@ -72,9 +83,30 @@ pub(crate) fn format_rfc3339(micros: Timestamp) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s) = (day_secs / 3600, day_secs / 60 % 60, day_secs % 60);
-    let frac = if frac == 0 { String::new() } else { format!(".{frac:06}") };
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}{frac}Z")
+    let (hour, minute, second) = (day_secs / 3600, day_secs / 60 % 60, day_secs % 60);
+    Civil { year, month, day, hour, minute, second, micros: frac }
+}
+
+/// RFC 3339 in UTC, with a fraction only when there is one: `2018-11-01T12:00:00Z`,
+/// `2018-11-01T12:00:00.123456Z`.
+pub(crate) fn format_rfc3339(micros: Timestamp) -> String {
+    let Civil { year, month, day, hour, minute, second, micros } = civil(micros);
+    let frac = if micros == 0 { String::new() } else { format!(".{micros:06}") };
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{frac}Z")
+}
+
+/// The date of a Zeek log's `#open` and `#close` lines, `2018-11-01-12-00-00`, in UTC.
+pub(crate) fn format_zeek_date(micros: Timestamp) -> String {
+    let Civil { year, month, day, hour, minute, second, .. } = civil(micros);
+    format!("{year:04}-{month:02}-{day:02}-{hour:02}-{minute:02}-{second:02}")
+}
+
+/// A Zeek `time` value: epoch seconds with six decimals, `1541117137.434664`, as Zeek's
+/// ASCII writer renders it (trailing zeros kept).
+pub(crate) fn format_epoch_seconds(micros: Timestamp) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let abs = micros.unsigned_abs();
+    format!("{sign}{}.{:06}", abs / 1_000_000, abs % 1_000_000)
 }
 
 #[cfg(test)]
@@ -123,5 +155,45 @@ mod tests {
             assert_eq!(got.map(|t| t.div_euclid(1_000_000)), want, "{id}");
         }
         assert_eq!(parse_timestamp("2024-04-16T10:00:00.5Z"), Some(1_713_261_600_500_000));
+    }
+
+    #[test]
+    fn format_table() {
+        // Microseconds since the epoch; RFC 3339, Zeek's header date and Zeek's `time`.
+        let rows: &[(&str, i64, &str, &str, &str)] = &[
+            ("fmt010", 0, "1970-01-01T00:00:00Z", "1970-01-01-00-00-00", "0.000000"),
+            (
+                "fmt020",
+                1_541_073_600_000_000,
+                "2018-11-01T12:00:00Z",
+                "2018-11-01-12-00-00",
+                "1541073600.000000",
+            ),
+            (
+                "fmt030",
+                1_541_073_600_123_456,
+                "2018-11-01T12:00:00.123456Z",
+                "2018-11-01-12-00-00",
+                "1541073600.123456",
+            ),
+            (
+                "fmt040",
+                951_782_400_000_001,
+                "2000-02-29T00:00:00.000001Z",
+                "2000-02-29-00-00-00",
+                "951782400.000001",
+            ),
+            ("fmt050", -1, "1969-12-31T23:59:59.999999Z", "1969-12-31-23-59-59", "-0.000001"),
+            ("fmt060", -1_500_000, "1969-12-31T23:59:58.500000Z", "1969-12-31-23-59-58", "-1.500000"),
+        ];
+        for &(id, micros, rfc, zeek_date, epoch) in rows {
+            assert_eq!(format_rfc3339(micros), rfc, "{id}");
+            assert_eq!(format_zeek_date(micros), zeek_date, "{id}");
+            assert_eq!(format_epoch_seconds(micros), epoch, "{id}");
+        }
+        for extreme in [i64::MIN, i64::MAX] {
+            // No panic.
+            let _ = (format_zeek_date(extreme), format_epoch_seconds(extreme));
+        }
     }
 }

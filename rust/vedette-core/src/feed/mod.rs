@@ -18,7 +18,7 @@ mod refang;
 mod stix;
 mod stix_pattern;
 mod types;
-mod zeek;
+pub(crate) mod zeek;
 
 pub use zeek::write_zeek_intel;
 

@@ -342,19 +342,50 @@ pub fn write_zeek_intel<'r>(
     Ok(())
 }
 
-/// Writes one field, escaped so that Zeek's reader (and ours) gives back `text`.
+/// Which bytes of a value a Zeek writer escapes besides control bytes: Zeek's input
+/// framework and its log writer differ.
+struct Escapes {
+    /// How `\` is written. The input framework unescapes only `\xHH`, so an intel file
+    /// needs `\x5c`; the log writer writes `\\`, and log readers expect that.
+    backslash: &'static [u8],
+    /// A leading `#` would make the first column of an intel file a comment line. A
+    /// log's first column is its `ts`, so the log writer leaves `#` alone.
+    leading_hash: bool,
+    /// An element of a set field: the set separator `,` is escaped too.
+    set_element: bool,
+}
+
+/// Writes one field of an intel file, escaped so that Zeek's reader (and ours) gives
+/// back `text`.
 fn write_field(out: &mut impl Write, text: &str) -> io::Result<()> {
+    write_escaped(out, text, &Escapes { backslash: b"\\x5c", leading_hash: true, set_element: false })
+}
+
+/// Writes one string or enum field of a Zeek log (`set_element` for an element of a set
+/// field) as Zeek's ASCII log writer does: the tab separator and every control byte as
+/// `\xHH`, `\` as `\\`, a `,` in a set element as `\x2c`, and a value that reads as a
+/// null marker with its first byte as `\xHH`. Other UTF-8 text is written as it is.
+pub(crate) fn write_log_field(out: &mut impl Write, text: &str, set_element: bool) -> io::Result<()> {
+    write_escaped(out, text, &Escapes { backslash: b"\\\\", leading_hash: false, set_element })
+}
+
+fn write_escaped(out: &mut impl Write, text: &str, escapes: &Escapes) -> io::Result<()> {
     if text.is_empty() {
         return out.write_all(b"(empty)");
     }
     // Escaping the first byte is enough to keep a value from reading as a null marker
     // or, in the first column, a comment line.
-    let escape_first = text == "-" || text == "(empty)" || text.starts_with('#');
+    let escape_first = text == "-" || text == "(empty)" || (escapes.leading_hash && text.starts_with('#'));
     let mut start = 0;
     for (i, b) in text.bytes().enumerate() {
-        if b < 0x20 || b == 0x7f || b == b'\\' || (i == 0 && escape_first) {
+        let hex = b < 0x20 || b == 0x7f || (b == b',' && escapes.set_element) || (i == 0 && escape_first);
+        if hex || b == b'\\' {
             out.write_all(&text.as_bytes()[start..i])?;
-            write!(out, "\\x{b:02x}")?;
+            if hex {
+                write!(out, "\\x{b:02x}")?;
+            } else {
+                out.write_all(escapes.backslash)?;
+            }
             start = i + 1;
         }
     }
