@@ -118,6 +118,27 @@ pub(crate) fn split<'s>(line: &'s [u8], separator: &[u8], out: &mut Vec<&'s [u8]
     out.push(&line[start..]);
 }
 
+/// The index of the column that byte `at` of `line` lies in: the separators that end
+/// before it, counted as [`split`] counts them. `None` when `at` is inside a separator.
+pub(crate) fn column_at(line: &[u8], separator: &[u8], at: usize) -> Option<usize> {
+    let mut column = 0;
+    let mut start = 0;
+    for sep in memmem::find_iter(line, separator) {
+        if sep < start {
+            continue;
+        }
+        if sep > at {
+            break;
+        }
+        if at < sep + separator.len() {
+            return None;
+        }
+        column += 1;
+        start = sep + separator.len();
+    }
+    Some(column)
+}
+
 /// Zeek's value escapes: `\xHH` is the byte HH. Any other backslash is kept, as Zeek
 /// keeps it.
 pub(crate) fn unescape(field: &[u8]) -> Cow<'_, [u8]> {
@@ -187,6 +208,35 @@ mod tests {
         ];
         for &(id, input, want) in rows {
             assert_eq!(&*unescape(input), want, "{id}");
+        }
+    }
+
+    #[test]
+    fn column_at_table() {
+        // (id, line, separator, byte, column)
+        type Row<'a> = (&'a str, &'a [u8], &'a [u8], usize, Option<usize>);
+        let rows: &[Row] = &[
+            ("col010", b"a\tbb\tc", b"\t", 0, Some(0)),
+            ("col020", b"a\tbb\tc", b"\t", 1, None),
+            ("col030", b"a\tbb\tc", b"\t", 2, Some(1)),
+            ("col040", b"a\tbb\tc", b"\t", 5, Some(2)),
+            ("col050", b"a\tbb\tc", b"\t", 6, Some(2)),
+            ("col060", b"a::b", b"::", 3, Some(1)),
+            ("col070", b"a:::b", b"::", 3, Some(1)), // split gives `a`, `:b`
+            ("col080", b"a:::b", b"::", 2, None),
+        ];
+        for &(id, line, sep, at, want) in rows {
+            assert_eq!(column_at(line, sep, at), want, "{id}");
+            if let Some(column) = want {
+                let mut cols = Vec::new();
+                split(line, sep, &mut cols);
+                let starts: Vec<usize> =
+                    cols.iter().map(|c| c.as_ptr() as usize - line.as_ptr() as usize).collect();
+                assert!(
+                    starts[column] <= at && (column + 1 == starts.len() || at < starts[column + 1]),
+                    "{id}"
+                );
+            }
         }
     }
 

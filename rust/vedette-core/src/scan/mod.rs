@@ -4,6 +4,8 @@
 //! (docs/semantics.md §9). `vedette scan`, `vedette watch`, `Index.scan_files` and the
 //! Dask adapter all read files through this module.
 
+pub mod logs;
+
 use std::sync::Arc;
 
 use crate::indicator::{IndicatorId, Kind, Timestamp};
