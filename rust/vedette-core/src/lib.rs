@@ -15,6 +15,7 @@ mod search;
 mod swar;
 mod time;
 mod wire;
+mod zeek_tsv;
 
 pub use build::{Allowlist, IndexBuilder, LoadOptions, LoadReport};
 pub use error::{BuildError, DeserializeError, FeedError, IndicatorError, ScanError, ScanErrorKind};

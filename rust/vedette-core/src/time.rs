@@ -16,6 +16,38 @@ const MAX_UNIX_SECONDS: i64 = 253_402_300_799;
 /// date alone (midnight UTC). `None` for anything else, or a time before 1970 written
 /// as a date.
 pub(crate) fn parse_timestamp(s: &str) -> Option<Timestamp> {
+    parse(s, Offsets::Extended)
+}
+
+/// Reads a log record's time: Unix seconds with an optional fraction, as Zeek writes
+/// `ts` (`1541117142.680642`, read to the microsecond, further digits cut off), or what
+/// [`parse_timestamp`] reads, where the offset may also be written without its colon as
+/// Suricata writes it (`2017-07-05T20:29:22.580418+0000`, ISO 8601's basic form).
+pub(crate) fn parse_log_time(s: &str) -> Option<Timestamp> {
+    if let Some((whole, fraction)) = s.split_once('.') {
+        let digits = whole.strip_prefix('-').unwrap_or(whole);
+        let is_digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+        if is_digits(digits) && is_digits(fraction) {
+            let seconds = whole.parse::<i64>().ok().filter(|t| t.abs() <= MAX_UNIX_SECONDS)?;
+            let micros = fraction.bytes().chain(std::iter::repeat(b'0')).take(6);
+            let micros = micros.fold(0, |n, b| n * 10 + i64::from(b - b'0'));
+            let sign = if whole.starts_with('-') { -1 } else { 1 };
+            return Some(seconds * 1_000_000 + sign * micros);
+        }
+    }
+    parse(s, Offsets::Both)
+}
+
+/// Which ways of writing a UTC offset a reader takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Offsets {
+    /// `+02:00`, as RFC 3339 writes it.
+    Extended,
+    /// `+02:00` or `+0200`.
+    Both,
+}
+
+fn parse(s: &str, offsets: Offsets) -> Option<Timestamp> {
     let digits = s.strip_prefix('-').unwrap_or(s);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         let seconds = s.parse::<i64>().ok().filter(|t| t.abs() <= MAX_UNIX_SECONDS)?;
@@ -23,7 +55,7 @@ pub(crate) fn parse_timestamp(s: &str) -> Option<Timestamp> {
     }
     // humantime reads UTC times only (it takes `Z` or `+00:00`, and ignores any other
     // offset after a fraction), so we take the offset off and apply it ourselves.
-    let (time, offset_seconds) = split_offset(s)?;
+    let (time, offset_seconds) = split_offset(s, offsets)?;
     let utc = if time.len() == "2024-04-16".len() {
         humantime::parse_rfc3339_weak(&format!("{time}T00:00:00"))
     } else {
@@ -34,29 +66,35 @@ pub(crate) fn parse_timestamp(s: &str) -> Option<Timestamp> {
     micros.checked_sub(offset_seconds * 1_000_000)
 }
 
-/// Splits a trailing `Z`, `+HH:MM` or `-HH:MM` off a date-time; the offset in seconds.
-fn split_offset(s: &str) -> Option<(&str, i64)> {
+/// Splits a trailing `Z`, `+HH:MM` or `-HH:MM` (or, with [`Offsets::Both`], `+HHMM` or
+/// `-HHMM`) off a date-time; the offset in seconds.
+fn split_offset(s: &str, offsets: Offsets) -> Option<(&str, i64)> {
     if let Some(time) = s.strip_suffix(['Z', 'z']) {
         return Some((time, 0));
     }
     let b = s.as_bytes();
+    let is_sign = |at: usize| b.len() > at && matches!(b[b.len() - at], b'+' | b'-');
     // Only after `YYYY-MM-DDTHH:MM:SS`, so that the `-16` of `2024-04-16` is a day.
-    if b.len() < "2024-04-16T10:00:00+02:00".len() || !matches!(b[b.len() - 6], b'+' | b'-') {
+    let len = if b.len() >= "2024-04-16T10:00:00+02:00".len() && is_sign(6) {
+        6
+    } else if offsets == Offsets::Both && b.len() >= "2024-04-16T10:00:00+0200".len() && is_sign(5) {
+        5
+    } else {
         return Some((s, 0));
-    }
-    let offset = &b[b.len() - 5..];
+    };
+    let offset = &b[b.len() - len + 1..];
     let two =
         |d: &[u8]| d.iter().all(u8::is_ascii_digit).then(|| i64::from((d[0] - b'0') * 10 + (d[1] - b'0')));
     let (hours, minutes) = match offset {
-        [h0, h1, b':', m0, m1] => (two(&[*h0, *h1])?, two(&[*m0, *m1])?),
+        [h0, h1, b':', m0, m1] | [h0, h1, m0, m1] => (two(&[*h0, *h1])?, two(&[*m0, *m1])?),
         _ => return None,
     };
     if hours > 23 || minutes > 59 {
         return None;
     }
-    let sign = if b[b.len() - 6] == b'-' { -1 } else { 1 };
+    let sign = if b[b.len() - len] == b'-' { -1 } else { 1 };
     // The sign byte is ASCII, so this is a char boundary.
-    Some((&s[..s.len() - 6], sign * (hours * 3600 + minutes * 60)))
+    Some((&s[..s.len() - len], sign * (hours * 3600 + minutes * 60)))
 }
 
 /// A UTC instant broken into its civil date and time of day.
@@ -194,6 +232,36 @@ mod tests {
         for extreme in [i64::MIN, i64::MAX] {
             // No panic.
             let _ = (format_zeek_date(extreme), format_epoch_seconds(extreme));
+        }
+    }
+
+    #[test]
+    fn log_time_table() {
+        // Microseconds, or `None` for refused.
+        let rows: &[(&str, &str, Option<i64>)] = &[
+            ("log010", "1541117142.680642", Some(1_541_117_142_680_642)),
+            ("log020", "19.981745", Some(19_981_745)),
+            ("log030", "1541117142.5", Some(1_541_117_142_500_000)),
+            ("log040", "1541117142.6806429", Some(1_541_117_142_680_642)), // cut, not rounded
+            ("log050", "1541117142", Some(1_541_117_142_000_000)),
+            ("log060", "-1.5", Some(-1_500_000)),
+            ("log070", "1541117142.", None),
+            ("log080", ".5", None),
+            ("log090", "1713261600000.5", None), // milliseconds
+            ("log100", "1.5e9", None),
+            ("log110", "-", None),
+            ("log120", "2017-07-05T20:29:22.580418+0000", Some(1_499_286_562_580_418)),
+            ("log130", "2021-01-27T01:28:11.488362+0100", Some(1_611_707_291_488_362)),
+            ("log140", "2018-07-05T15:01:09.820360-0400", Some(1_530_817_269_820_360)),
+            ("log150", "2018-07-05T15:01:09-0400", Some(1_530_817_269_000_000)),
+            ("log160", "2020-06-06T06:36:39.925532Z", Some(1_591_425_399_925_532)),
+            ("log170", "2018-07-05T15:01:09.820360-04:00", Some(1_530_817_269_820_360)),
+            ("log180", "2018-07-05T15:01:09.820360+2400", None),
+            ("log190", "2018-07-05T15:01:09.820360+04", None),
+            ("log200", "2024-04-16", Some(1_713_225_600_000_000)),
+        ];
+        for &(id, input, want) in rows {
+            assert_eq!(parse_log_time(input), want, "{id}");
         }
     }
 }

@@ -250,7 +250,7 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
-fn trim(bytes: &[u8]) -> &[u8] {
+pub(crate) fn trim(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|&b| !is_space(b)).unwrap_or(bytes.len());
     let end = bytes.iter().rposition(|&b| !is_space(b)).map_or(start, |i| i + 1);
     &bytes[start..end]

@@ -9,6 +9,8 @@
 //!   markers (`-` and `(empty)` by default); every other `#` line is a comment;
 //! - values are unescaped: `\xHH` is the byte HH (Zeek writes a tab in a value as `\x09`).
 //!
+//! These header and escape rules are those of Zeek's logs, and `zeek_tsv` owns them.
+//!
 //! We also take a UTF-8 BOM, CRLF line ends and blank lines.
 //!
 //! Types map as docs/semantics.md §3.3 says: `ADDR`/`SUBNET` are ipv4 or ipv6 (by the
@@ -24,13 +26,12 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use memchr::memmem;
-
 use super::types::{self, Vocabulary};
 use super::{is_space, trim, ParseOptions, ParsedRecord, RawRecord, BOM};
 use crate::error::FeedError;
 use crate::indicator::{Kind, Meta};
 use crate::normalize::{normalize, IpRange};
+use crate::zeek_tsv::{self, split, unescape, write_field, Header, HeaderError, HeaderLine};
 
 /// How much of a file `looks_like` reads: a header comes first, after at most a few
 /// `#separator`/`#path`-style lines.
@@ -77,16 +78,6 @@ struct Columns {
     url: Option<usize>,
 }
 
-/// The header lines seen so far.
-struct Header {
-    separator: Vec<u8>,
-    unset: Vec<u8>,
-    empty: Vec<u8>,
-    /// `None` before any `#fields` line, or after one without the two required columns
-    /// (its error is reported once, at that line; the lines under it each count as bad).
-    columns: Option<Columns>,
-}
-
 /// Parses a Zeek intel file; see the module docs.
 pub(super) fn parse<'a>(
     data: &'a [u8],
@@ -95,8 +86,10 @@ pub(super) fn parse<'a>(
     sink: &mut dyn FnMut(ParsedRecord<'a>) -> Result<(), FeedError>,
 ) -> Result<(), FeedError> {
     let data = data.strip_prefix(BOM).unwrap_or(data);
-    let mut header =
-        Header { separator: b"\t".to_vec(), unset: b"-".to_vec(), empty: b"(empty)".to_vec(), columns: None };
+    let mut header = Header::default();
+    // `None` before any `#fields` line, or after one without the two required columns
+    // (its error is reported once, at that line; the lines under it each count as bad).
+    let mut columns: Option<Columns> = None;
     let mut cols: Vec<&'a [u8]> = Vec::new();
     for (i, line) in data.split(|&b| b == b'\n').enumerate() {
         let line_no = i + 1;
@@ -105,13 +98,13 @@ pub(super) fn parse<'a>(
             continue;
         }
         if line.starts_with(b"#") {
-            if let Err(err) = header_line(&mut header, line, line_no, source) {
+            if let Err(err) = header_line(&mut header, &mut columns, line, line_no, source) {
                 sink(Err(err))?;
             }
             continue;
         }
         let err = |category: &str, message: String| FeedError::new(source, Some(line_no), category, message);
-        let Some(columns) = &header.columns else {
+        let Some(columns) = &columns else {
             sink(Err(err("missing fields header", "data line before a usable #fields header".to_string())))?;
             continue;
         };
@@ -126,35 +119,27 @@ pub(super) fn parse<'a>(
     Ok(())
 }
 
-/// Reads one `#` line into `header`; an error for a `#separator` or `#fields` line we
-/// cannot use.
-fn header_line(header: &mut Header, line: &[u8], line_no: usize, source: &str) -> Result<(), FeedError> {
+/// Reads one `#` line into `header` and, for a `#fields` line, `columns`; an error for a
+/// `#separator` or `#fields` line we cannot use.
+fn header_line(
+    header: &mut Header,
+    columns: &mut Option<Columns>,
+    line: &[u8],
+    line_no: usize,
+    source: &str,
+) -> Result<(), FeedError> {
     let err = |category: &str, message: String| FeedError::new(source, Some(line_no), category, message);
-    // `#separator` is the one line written with a space, since it defines the separator.
-    if let Some(rest) = line.strip_prefix(b"#separator ") {
-        let separator = unescape(trim(rest)).into_owned();
-        if separator.is_empty() {
-            return Err(err("bad separator", "empty #separator".to_string()));
-        }
-        header.separator = separator;
-        return Ok(());
-    }
-    let mut words = Vec::new();
-    split(line, &header.separator, &mut words);
-    let (keyword, rest) = (words[0], &words[1..]);
-    let second = rest.first().copied().unwrap_or_default();
-    match keyword {
-        b"#unset_field" => header.unset = unescape(second).into_owned(),
-        b"#empty_field" => header.empty = unescape(second).into_owned(),
-        b"#fields" => {
-            header.columns = None;
-            let names = rest;
-            let find = |name: &[u8]| names.iter().position(|n| *n == name);
+    match zeek_tsv::header_line(header, line) {
+        Ok(HeaderLine::Other) => Ok(()),
+        Ok(HeaderLine::Fields) => {
+            let names = header.fields.as_deref().unwrap_or_default();
+            let find = |name: &[u8]| names.iter().position(|n| n == name);
+            *columns = None;
             let (Some(indicator), Some(kind)) = (find(b"indicator"), find(b"indicator_type")) else {
                 let message = "#fields names no indicator and indicator_type columns".to_string();
                 return Err(err("bad fields header", message));
             };
-            header.columns = Some(Columns {
+            *columns = Some(Columns {
                 count: names.len(),
                 indicator,
                 kind,
@@ -162,34 +147,18 @@ fn header_line(header: &mut Header, line: &[u8], line_no: usize, source: &str) -
                 desc: find(b"meta.desc"),
                 url: find(b"meta.url"),
             });
+            Ok(())
         }
-        // `#fields` glued to its names by something other than the separator: a header
-        // we cannot split, not a comment to skip silently.
-        _ if keyword.starts_with(b"#fields") => {
-            header.columns = None;
+        Err(HeaderError::EmptySeparator) => Err(err("bad separator", "empty #separator".to_string())),
+        Err(HeaderError::FieldsNotSeparated) => {
+            *columns = None;
             let message = format!(
                 "#fields is not followed by the separator {:?}",
                 String::from_utf8_lossy(&header.separator)
             );
-            return Err(err("bad fields header", message));
-        }
-        _ => {} // #path, #open, #types, #close, and plain comments
-    }
-    Ok(())
-}
-
-/// Splits `line` on a (possibly multi-byte) separator into `out`, cleared first.
-fn split<'s>(line: &'s [u8], separator: &[u8], out: &mut Vec<&'s [u8]>) {
-    out.clear();
-    let mut start = 0;
-    for at in memmem::find_iter(line, separator) {
-        // Overlapping matches of a separator such as `::` would split twice.
-        if at >= start {
-            out.push(&line[start..at]);
-            start = at + separator.len();
+            Err(err("bad fields header", message))
         }
     }
-    out.push(&line[start..]);
 }
 
 /// Reads one data line whose columns are split out.
@@ -205,7 +174,7 @@ fn record<'a>(
     // A column's text, unescaped; `None` when absent or null.
     let text = |col: Option<usize>, name: &str| -> Result<Option<Cow<'a, str>>, FeedError> {
         let Some(raw) = col.map(|i| trim(cols[i])) else { return Ok(None) };
-        if raw.is_empty() || raw == header.unset || raw == header.empty {
+        if header.is_null(raw) {
             return Ok(None);
         }
         let bytes = unescape(raw);
@@ -238,31 +207,6 @@ fn record<'a>(
         ..Meta::default()
     };
     Ok(RawRecord { line: line_no, value, kind, meta })
-}
-
-/// Zeek's value escapes: `\xHH` is the byte HH. Any other backslash is kept, as Zeek
-/// keeps it.
-fn unescape(field: &[u8]) -> Cow<'_, [u8]> {
-    if memmem::find(field, b"\\x").is_none() {
-        return Cow::Borrowed(field);
-    }
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(field.len());
-    let mut i = 0;
-    while i < field.len() {
-        if field[i] == b'\\' && field.get(i + 1) == Some(&b'x') {
-            if let (Some(hi), Some(lo)) =
-                (field.get(i + 2).and_then(|&b| hex(b)), field.get(i + 3).and_then(|&b| hex(b)))
-            {
-                out.push(hi << 4 | lo);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(field[i]);
-        i += 1;
-    }
-    Cow::Owned(out)
 }
 
 /// Writes indicators as a Zeek intel file that Zeek's Intel framework loads.
@@ -340,56 +284,6 @@ pub fn write_zeek_intel<'r>(
         line(value, zeek_type)?;
     }
     Ok(())
-}
-
-/// Which bytes of a value a Zeek writer escapes besides control bytes: Zeek's input
-/// framework and its log writer differ.
-struct Escapes {
-    /// How `\` is written. The input framework unescapes only `\xHH`, so an intel file
-    /// needs `\x5c`; the log writer writes `\\`, and log readers expect that.
-    backslash: &'static [u8],
-    /// A leading `#` would make the first column of an intel file a comment line. A
-    /// log's first column is its `ts`, so the log writer leaves `#` alone.
-    leading_hash: bool,
-    /// An element of a set field: the set separator `,` is escaped too.
-    set_element: bool,
-}
-
-/// Writes one field of an intel file, escaped so that Zeek's reader (and ours) gives
-/// back `text`.
-fn write_field(out: &mut impl Write, text: &str) -> io::Result<()> {
-    write_escaped(out, text, &Escapes { backslash: b"\\x5c", leading_hash: true, set_element: false })
-}
-
-/// Writes one string or enum field of a Zeek log (`set_element` for an element of a set
-/// field) as Zeek's ASCII log writer does: the tab separator and every control byte as
-/// `\xHH`, `\` as `\\`, a `,` in a set element as `\x2c`, and a value that reads as a
-/// null marker with its first byte as `\xHH`. Other UTF-8 text is written as it is.
-pub(crate) fn write_log_field(out: &mut impl Write, text: &str, set_element: bool) -> io::Result<()> {
-    write_escaped(out, text, &Escapes { backslash: b"\\\\", leading_hash: false, set_element })
-}
-
-fn write_escaped(out: &mut impl Write, text: &str, escapes: &Escapes) -> io::Result<()> {
-    if text.is_empty() {
-        return out.write_all(b"(empty)");
-    }
-    // Escaping the first byte is enough to keep a value from reading as a null marker
-    // or, in the first column, a comment line.
-    let escape_first = text == "-" || text == "(empty)" || (escapes.leading_hash && text.starts_with('#'));
-    let mut start = 0;
-    for (i, b) in text.bytes().enumerate() {
-        let hex = b < 0x20 || b == 0x7f || (b == b',' && escapes.set_element) || (i == 0 && escape_first);
-        if hex || b == b'\\' {
-            out.write_all(&text.as_bytes()[start..i])?;
-            if hex {
-                write!(out, "\\x{b:02x}")?;
-            } else {
-                out.write_all(escapes.backslash)?;
-            }
-            start = i + 1;
-        }
-    }
-    out.write_all(&text.as_bytes()[start..])
 }
 
 /// The CIDRs that together cover exactly the range `value` (`first-last`), smallest

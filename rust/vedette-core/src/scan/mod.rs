@@ -5,6 +5,7 @@
 //! Dask adapter all read files through this module.
 
 mod ordered;
+pub mod logs;
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! Writing hits out: JSON lines (the default), a Zeek intel.log, or ECS documents
-//! (docs/semantics.md §9.1). `vedette scan` and `vedette watch` write through
+//! (docs/semantics.md §9.6). `vedette scan` and `vedette watch` write through
 //! [`HitWriter`], so that every caller gets the same bytes for the same hits.
 //!
 //! Each format reads the hit's indicator records from the index that found it, so a

@@ -1,5 +1,5 @@
 //! ECS documents: one per hit, one `threat.enrichments` entry per indicator record
-//! (docs/semantics.md §9.1). Fields without a value are left out, as ECS documents do,
+//! (docs/semantics.md §9.6). Fields without a value are left out, as ECS documents do,
 //! rather than written as null.
 //!
 //! Choices ECS leaves open, and why:

@@ -1,5 +1,5 @@
 //! JSON lines: one object per hit, every key always present (null where unset), so
-//! that a reader needs no defaults (docs/semantics.md §9.1).
+//! that a reader needs no defaults (docs/semantics.md §9.6).
 //!
 //! We write through serde_json's serializer from borrowed views of the hit and its
 //! records, rather than building a `serde_json::Value` per hit: keys keep the order

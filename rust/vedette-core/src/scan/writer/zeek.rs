@@ -1,5 +1,5 @@
 //! A Zeek intel.log, written as Zeek's ASCII log writer writes one with the Intel
-//! framework's base scripts loaded (docs/semantics.md §9.1): the same header lines, the
+//! framework's base scripts loaded (docs/semantics.md §9.6): the same header lines, the
 //! same 15 columns (`fuid`, `file_mime_type` and `file_desc` come from the framework's
 //! file support, which Zeek always loads), the same escapes, so that `zeek-cut` and
 //! every Zeek log reader take it.
@@ -13,7 +13,7 @@
 
 use std::io::{self, Write};
 
-use crate::feed::zeek::write_log_field;
+use crate::zeek_tsv::write_log_field;
 use crate::index::Index;
 use crate::indicator::{Indicator, Kind, Timestamp};
 use crate::scan::FileHit;
