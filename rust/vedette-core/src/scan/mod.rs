@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 use crate::indicator::{IndicatorId, Kind, Timestamp};
 
+pub mod input;
+pub mod lines;
+
 /// One hit in a file: where it is, what was seen, the log fields around it, and every
 /// indicator record valid at the scan's time that explains it.
 #[derive(Clone, Debug, PartialEq)]
