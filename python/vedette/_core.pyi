@@ -207,8 +207,9 @@ class IndexBuilder:
         keep_non_ids: bool = False,
         zeek_domain_as_hostname: bool = False,
     ) -> LoadReport:
-        """Loads a feed: a file, its bytes, or a MISP feed directory (gzip inflated, format
-        sniffed: block lists, CSV, Zeek intel, MISP events and CSV, STIX bundles).
+        """Loads a feed: a file, its bytes, or a MISP feed directory (gzip, zstd, bzip2 and
+        xz inflated, format sniffed: block lists, CSV, Zeek intel, MISP events and CSV, STIX
+        bundles).
 
         ``keep_non_ids`` keeps MISP attributes marked ``to_ids: false``;
         ``zeek_domain_as_hostname`` reads Zeek ``Intel::DOMAIN`` as exact host names."""

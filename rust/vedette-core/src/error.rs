@@ -225,7 +225,6 @@ pub enum ScanErrorKind {
 }
 
 impl ScanError {
-    #[allow(dead_code)] // the file readers of scan/ are the callers
     pub(crate) fn new(file: &str, kind: ScanErrorKind, message: impl Into<String>) -> Self {
         ScanError { file: file.to_string(), kind, message: message.into() }
     }

@@ -193,8 +193,8 @@ impl IndexBuilder {
         self.len() == 0
     }
 
-    /// Loads a feed (gzip inflated transparently): every good record is added, every bad
-    /// one is counted in the report with its line and reason.
+    /// Loads a feed (gzip, zstd, bzip2 and xz inflated): every good record is added,
+    /// every bad one is counted in the report with its line and reason.
     ///
     /// # Errors
     /// With `strict`, the first bad record; otherwise only a feed that cannot be read at

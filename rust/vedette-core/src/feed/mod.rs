@@ -5,11 +5,11 @@
 use std::borrow::Cow;
 use std::io::Read;
 
-use flate2::read::MultiGzDecoder;
 use memchr::memchr;
 
 use crate::error::FeedError;
 use crate::indicator::{Kind, Meta};
+use crate::scan::input::{self, Compression};
 
 mod csv;
 mod lines;
@@ -209,14 +209,16 @@ pub fn misp_manifest_event_files(manifest: &[u8]) -> Result<Vec<String>, String>
     misp::manifest_event_files(manifest)
 }
 
-/// Inflates gzip (every member of a multi-member file) when `data` starts with the gzip
-/// magic; returns other bytes as they are.
+/// Inflates `data` when its first bytes are the magic of gzip (every member of a
+/// multi-member file), zstd, bzip2 or xz; returns other bytes as they are. The scanner's
+/// files are inflated the same way ([`crate::scan::input`]).
 ///
 /// # Errors
 ///
-/// A [`FeedError`] with category `corrupt gzip` when the data starts with the magic but
-/// does not inflate: a bad header, a truncated member, a checksum mismatch, or bytes
-/// after the last member that are not another member.
+/// A [`FeedError`] with category `corrupt gzip` (`corrupt zstd`, `corrupt bzip2`,
+/// `corrupt xz`) when the data starts with the magic but does not inflate: a bad header,
+/// a truncated stream, a checksum mismatch, or bytes after the last stream that are not
+/// another stream.
 ///
 /// # Example
 /// ```
@@ -229,16 +231,17 @@ pub fn misp_manifest_event_files(manifest: &[u8]) -> Result<Vec<String>, String>
 /// # Ok::<(), vedette_core::FeedError>(())
 /// ```
 pub fn decompress<'a>(data: &'a [u8], source: &str) -> Result<Cow<'a, [u8]>, FeedError> {
-    if !data.starts_with(&[0x1f, 0x8b]) {
+    let compression = input::sniff(data);
+    if compression == Compression::Plain {
         return Ok(Cow::Borrowed(data));
     }
-    // Multi-member: `cat a.gz b.gz` and `gzip` of appended logs are both valid gzip, and
-    // the single-member decoder would silently stop after the first.
+    let corrupt = |err: std::io::Error| {
+        let category = format!("corrupt {compression}");
+        FeedError::new(source, None, category, input::corrupt_message(compression, &err))
+    };
     let mut out = Vec::with_capacity(data.len().saturating_mul(4));
-    match MultiGzDecoder::new(data).read_to_end(&mut out) {
-        Ok(_) => Ok(Cow::Owned(out)),
-        Err(err) => Err(FeedError::new(source, None, "corrupt gzip", format!("corrupt gzip stream: {err}"))),
-    }
+    input::decoder(compression, data).and_then(|mut d| d.read_to_end(&mut out)).map_err(corrupt)?;
+    Ok(Cow::Owned(out))
 }
 
 /// The UTF-8 byte order mark, which editors on Windows put before the first line.
@@ -297,33 +300,48 @@ mod tests {
         let mut bad_crc = member.clone();
         let n = bad_crc.len();
         bad_crc[n - 8] ^= 1; // the CRC-32 of the trailer
-                             // `None`: the data must be refused as corrupt.
-        type Row<'a> = (&'a str, &'a [u8], Option<&'a [u8]>);
+        let packed = |c: input::Compression| input::tests::compress(c, b"a.example\n");
+        let (zstd, bzip2, xz) = (
+            packed(input::Compression::Zstd),
+            packed(input::Compression::Bzip2),
+            packed(input::Compression::Xz),
+        );
+        // `Err(category)`: the data must be refused as corrupt.
+        type Row<'a> = (&'a str, &'a [u8], Result<&'a [u8], &'a str>);
         let rows: &[Row] = &[
-            ("plain010", b"a.example\n", Some(b"a.example\n")),
-            ("plain020", b"", Some(b"")),
-            ("plain030", b"\x1f", Some(b"\x1f")),
-            ("gzip010", &member, Some(b"a.example\n")),
-            ("gzip020", &two, Some(b"a.example\nb.example\n")),
-            ("gzip030", &gzip(b""), Some(b"")),
-            ("corrupt010", b"\x1f\x8b", None),
-            ("corrupt020", b"\x1f\x8b\x08\x00garbage", None),
-            ("corrupt030", &member[..member.len() - 3], None),
-            ("corrupt040", &two[..two.len() - 3], None),
-            ("corrupt050", &bad_crc, None),
-            ("corrupt060", &[&member[..], b"trailing"].concat(), None),
+            ("plain010", b"a.example\n", Ok(b"a.example\n")),
+            ("plain020", b"", Ok(b"")),
+            ("plain030", b"\x1f", Ok(b"\x1f")),
+            ("plain040", b"BZh.example\n", Ok(b"BZh.example\n")),
+            ("gzip010", &member, Ok(b"a.example\n")),
+            ("gzip020", &two, Ok(b"a.example\nb.example\n")),
+            ("gzip030", &gzip(b""), Ok(b"")),
+            ("zstd010", &zstd, Ok(b"a.example\n")),
+            ("bzip2010", &bzip2, Ok(b"a.example\n")),
+            ("xz010", &xz, Ok(b"a.example\n")),
+            ("corrupt010", b"\x1f\x8b", Err("corrupt gzip")),
+            ("corrupt020", b"\x1f\x8b\x08\x00garbage", Err("corrupt gzip")),
+            ("corrupt030", &member[..member.len() - 3], Err("corrupt gzip")),
+            ("corrupt040", &two[..two.len() - 3], Err("corrupt gzip")),
+            ("corrupt050", &bad_crc, Err("corrupt gzip")),
+            ("corrupt060", &[&member[..], b"trailing"].concat(), Err("corrupt gzip")),
+            ("corrupt070", &zstd[..zstd.len() - 1], Err("corrupt zstd")),
+            ("corrupt080", &bzip2[..bzip2.len() - 1], Err("corrupt bzip2")),
+            ("corrupt090", &xz[..xz.len() - 1], Err("corrupt xz")),
         ];
         for &(id, input, want) in rows {
             let got = decompress(input, "f.gz");
             match (got, want) {
-                (Ok(got), Some(want)) => assert_eq!(&*got, want, "{id}"),
-                (Err(err), None) => {
-                    assert_eq!(err.category(), "corrupt gzip", "{id}");
+                (Ok(got), Ok(want)) => assert_eq!(&*got, want, "{id}"),
+                (Err(err), Err(category)) => {
+                    assert_eq!(err.category(), category, "{id}");
                     assert_eq!(err.source(), "f.gz", "{id}");
                 }
                 (got, _) => panic!("{id}: {got:?}"),
             }
         }
+        let err = decompress(&xz[..xz.len() - 1], "f.xz").unwrap_err();
+        assert_eq!(err.to_string(), "f.xz: xz stream ends before its end marker");
         assert!(matches!(decompress(b"a.example", "f").unwrap(), Cow::Borrowed(_)));
     }
 

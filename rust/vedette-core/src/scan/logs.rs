@@ -281,6 +281,23 @@ impl LogContext {
         found
     }
 
+    /// Whether some records of this log may name a URL in two fields
+    /// ([`row_url`](Self::row_url)): a Zeek TSV log with `host` and `uri` columns, or a
+    /// JSON log, whose records each say for themselves.
+    pub fn names_row_urls(&self) -> bool {
+        match (self.format, &self.layout) {
+            (LogFormat::ZeekTsv, Some(layout)) => layout.names_row_urls(),
+            (LogFormat::ZeekJson | LogFormat::SuricataEve, _) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether a header block may start in `chunk` (a `#separator` line), which changes
+    /// the context for the lines after it.
+    pub fn may_change_in(chunk: &[u8]) -> bool {
+        memmem::find(chunk, b"#separator ").is_some()
+    }
+
     /// The field named for a hit on [`row_url`](Self::row_url)'s text: `host+uri` for a
     /// Zeek log, `http.hostname+http.url` for an EVE log, empty for a plain one.
     pub fn row_url_field(&self) -> &'static str {

@@ -4,13 +4,18 @@
 //! (docs/semantics.md §9). `vedette scan`, `vedette watch`, `Index.scan_files` and the
 //! Dask adapter all read files through this module.
 
-mod ordered;
 pub mod logs;
+mod ordered;
+mod pipeline;
 
 use std::sync::Arc;
 
+pub use pipeline::{HitSink, ScanOptions, ScanStats, ScanSummary};
+
 use crate::indicator::{IndicatorId, Kind, Timestamp};
 
+pub mod input;
+pub mod lines;
 pub mod writer;
 
 /// One hit in a file: where it is, what was seen, the log fields around it, and every
@@ -21,7 +26,8 @@ pub struct FileHit {
     pub file: Arc<str>,
     /// 1-based line number in the inflated input.
     pub line: u64,
-    /// Byte offsets of the observed text within its line, half-open.
+    /// Byte offsets of the observed text within its line, half-open; `0..0` for a URL
+    /// matched on a row's `host` + `uri`, which is not one run of the line's bytes.
     pub start: usize,
     pub end: usize,
     /// The observed bytes, as UTF-8 (invalid bytes replaced).

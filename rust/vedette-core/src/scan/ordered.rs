@@ -6,10 +6,8 @@
 //! files. Memory stays bounded because the producer blocks once `window` items are made
 //! and not yet consumed.
 
-#![allow(dead_code)] // NOTE: its callers, the file pipeline, come next
-
 use std::collections::BTreeMap;
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver};
 
 /// Runs `produce` on the calling thread, `work` on a pool of `threads` threads, and
 /// `consume` on one more thread, which gets every result in the order its item was
@@ -105,32 +103,20 @@ fn drain_in_order<R, C: Consumer<R>>(
     consume.finish()
 }
 
-/// Results handed to a closure, for callers that need no state of their own.
-pub(crate) struct Each<F>(pub F);
-
-impl<R, F: FnMut(R) -> bool> Consumer<R> for Each<F> {
-    type Output = ();
-    fn take(&mut self, result: R) -> bool {
-        (self.0)(result)
-    }
-    fn finish(self) {}
-}
-
-/// Sends each result on, for a consumer on another thread (the Python iterator).
-#[allow(dead_code)]
-pub(crate) struct Forward<R>(pub SyncSender<R>);
-
-impl<R> Consumer<R> for Forward<R> {
-    type Output = ();
-    fn take(&mut self, result: R) -> bool {
-        self.0.send(result).is_ok()
-    }
-    fn finish(self) {}
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Results handed to a closure.
+    struct Each<F>(F);
+
+    impl<R, F: FnMut(R) -> bool> Consumer<R> for Each<F> {
+        type Output = ();
+        fn take(&mut self, result: R) -> bool {
+            (self.0)(result)
+        }
+        fn finish(self) {}
+    }
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]

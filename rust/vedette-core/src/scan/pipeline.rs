@@ -77,7 +77,12 @@ pub trait HitSink: Send {
 /// What the reading thread hands to the pool.
 enum Work {
     Opened,
-    Chunk { file: Arc<str>, bytes: Vec<u8>, first_line: u64, context: LogContext },
+    Chunk {
+        file: Arc<str>,
+        bytes: Vec<u8>,
+        first_line: u64,
+        context: LogContext,
+    },
     Error(ScanError),
     /// The input ended without a newline after its last line.
     PartialLastLine,
@@ -97,7 +102,12 @@ impl Index {
     /// the hits to `sink` in input order. An input that cannot be opened or read whole is
     /// named in the summary's errors (and to `sink`), and the others are still scanned;
     /// the hits of a corrupt compressed input's readable part are kept.
-    pub fn scan_files<P: AsRef<str>>(&self, paths: &[P], options: &ScanOptions, sink: &mut dyn HitSink) -> ScanSummary {
+    pub fn scan_files<P: AsRef<str>>(
+        &self,
+        paths: &[P],
+        options: &ScanOptions,
+        sink: &mut dyn HitSink,
+    ) -> ScanSummary {
         let (inputs, missing) = input::expand(paths);
         let window = 2 * options.threads + 2;
         let produce = |send: &mut dyn FnMut(Work) -> bool| {
@@ -171,11 +181,11 @@ fn scan_chunk(
     let mut context = context;
     let mut line_no = first_line;
     let mut url_text = Vec::new();
-    let row_urls = context.has_row_urls();
+    let row_urls = context.names_row_urls();
     // Lines one by one only where the log needs it: a header line changes the context,
     // and rows that name URLs in two fields are matched on those fields too. Otherwise
     // the whole chunk is one search.
-    let whole = !row_urls && !context.may_have_headers(bytes);
+    let whole = !row_urls && !LogContext::may_change_in(bytes);
     let mut segment_start = 0;
     let mut line_start = 0;
     let flush = |hits: &mut Vec<FileHit>, context: &LogContext, from: usize, to: usize, line_no: u64| {
@@ -217,7 +227,9 @@ fn drop_repeated_row_urls(hits: &mut Vec<FileHit>, row_field: &str) {
     for row in hits.chunk_by(|a, b| a.line == b.line) {
         for hit in row {
             let repeated = of_row(hit)
-                && row.iter().any(|other| !of_row(other) && other.kind == Kind::Url && other.indicators == hit.indicators);
+                && row.iter().any(|other| {
+                    !of_row(other) && other.kind == Kind::Url && other.indicators == hit.indicators
+                });
             keep.push(!repeated);
         }
     }

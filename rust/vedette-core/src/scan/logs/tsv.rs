@@ -61,6 +61,10 @@ impl Layout {
         }
     }
 
+    pub(super) fn names_row_urls(&self) -> bool {
+        self.host.is_some() && self.uri.is_some()
+    }
+
     pub(super) fn row_url(&self, line: &[u8], out: &mut Vec<u8>) -> bool {
         if self.host.is_none() || self.uri.is_none() {
             return false;

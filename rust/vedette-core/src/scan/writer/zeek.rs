@@ -13,11 +13,11 @@
 
 use std::io::{self, Write};
 
-use crate::zeek_tsv::write_log_field;
 use crate::index::Index;
 use crate::indicator::{Indicator, Kind, Timestamp};
 use crate::scan::FileHit;
 use crate::time::{format_epoch_seconds, format_zeek_date};
+use crate::zeek_tsv::write_log_field;
 
 /// The column names, as Zeek's `Intel::Info` record logs them.
 const FIELDS: [&str; 15] = [
