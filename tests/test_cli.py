@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
+import subprocess
 import sys
 
 import pytest
@@ -12,21 +12,23 @@ import pytest
 from vedette.cli import main
 
 
-def run(capsys, argv: list[str]) -> tuple[list[dict], str]:
-    assert main(argv) == 0
-    out, err = capsys.readouterr()
+def run(capfd, argv: list[str], status: int = 0) -> tuple[list[dict], str]:
+    """Runs the command in this process; hits are written to file descriptor 1 by the
+    core, so they are captured at the descriptor."""
+    assert main(argv) == status
+    out, err = capfd.readouterr()
     return [json.loads(line) for line in out.splitlines()], err
 
 
-def test_sample_shows_real_hits(capsys) -> None:
-    hits, err = run(capsys, ["scan", "--sample"])
+def test_sample_shows_real_hits(capfd) -> None:
+    hits, err = run(capfd, ["scan", "--sample"])
     assert hits, "the bundled log holds scanners that the bundled feed lists"
     assert {h["kind"] for h in hits} == {"ipv4"}
     assert all(h["observed"] == h["indicators"][0]["value"] for h in hits)
     assert "hits" in err and "lines" in err
 
 
-def test_scan_reports_file_line_and_span(tmp_path, capsys) -> None:
+def test_scan_reports_file_line_and_span(tmp_path, capfd) -> None:
     feed = tmp_path / "feed.txt"
     feed.write_text("# feed\nevil.example\n203.0.113.0/24\nhxxp://bad[.]example/x\n")
     log = tmp_path / "access.log.gz"
@@ -35,7 +37,7 @@ def test_scan_reports_file_line_and_span(tmp_path, capsys) -> None:
         gzip.compress(b"ok line\nGET http://a.evil.example/ from 203.0.113.9\n")
         + gzip.compress(b"GET http://bad.example/x HTTP/1.1\n")
     )
-    hits, err = run(capsys, ["scan", "--feed", str(feed), str(log)])
+    hits, err = run(capfd, ["scan", "--feed", str(feed), str(log)])
     got = [(h["line"], h["start"], h["end"], h["observed"], h["kind"]) for h in hits]
     assert got == [
         (2, 11, 25, "a.evil.example", "domain"),
@@ -44,33 +46,51 @@ def test_scan_reports_file_line_and_span(tmp_path, capsys) -> None:
     ]
     assert hits[0]["file"] == str(log)
     assert hits[1]["indicators"] == [
-        {"value": "203.0.113.0/24", "kind": "ipv4", "source": "feed.txt", "ref": None}
+        {
+            "value": "203.0.113.0/24",
+            "kind": "ipv4",
+            "source": "feed.txt",
+            "ref": None,
+            "confidence": None,
+            "tlp": None,
+            "tags": [],
+            "valid_from": None,
+            "valid_until": None,
+            "description": None,
+        }
     ]
     assert "3 lines" in err and "3 hits" in err
 
 
-def test_compile_then_scan_with_index(tmp_path, capsys, monkeypatch) -> None:
+def test_compile_then_scan_gzip_on_stdin_with_index(tmp_path, capfd) -> None:
     feed = tmp_path / "feed.txt"
     feed.write_text("evil.example\n")
     index = tmp_path / "intel.vdx"
     assert main(["compile", str(feed), "-o", str(index)]) == 0
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"x evil.example y\n")))
-    hits, _ = run(capsys, ["scan", "--index", str(index)])
-    assert [(h["line"], h["observed"]) for h in hits] == [(1, "evil.example")]
+    capfd.readouterr()
+    # Standard input is read by the core from descriptor 0, gzip told by its magic bytes.
+    done = subprocess.run(
+        [sys.executable, "-m", "vedette.cli", "scan", "--index", str(index)],
+        input=gzip.compress(b"x evil.example y\n"),
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    hits = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(h["file"], h["line"], h["observed"]) for h in hits] == [("-", 1, "evil.example")]
 
 
-def test_bad_index_file_is_an_error_not_a_crash(tmp_path, capsys) -> None:
+def test_bad_index_file_is_an_error_not_a_crash(tmp_path, capfd) -> None:
     bad = tmp_path / "bad.vdx"
     bad.write_bytes(b"VDT garbage")
-    assert main(["scan", "--index", str(bad), str(bad)]) == 1
-    assert "error" in capsys.readouterr().err
+    assert main(["scan", "--index", str(bad), str(bad)]) == 2
+    assert "error" in capfd.readouterr().err
 
 
-def test_scan_real_auth_log_against_real_feeds(data, capsys) -> None:
+def test_scan_real_auth_log_against_real_feeds(data, capfd) -> None:
     """Case 3 of the data README: sshd scanners in auth.log that IPsum still lists."""
     hits, _ = run(
-        capsys,
+        capfd,
         [
             "scan",
             "--feed",
@@ -96,8 +116,8 @@ def test_scan_real_auth_log_against_real_feeds(data, capsys) -> None:
 @pytest.mark.parametrize(
     "feed", ["feeds/firehol/firehol_level1.netset", "feeds/tweetfeed/blocklist_domains.txt"]
 )
-def test_compile_real_feeds(data, tmp_path, capsys, feed) -> None:
+def test_compile_real_feeds(data, tmp_path, capfd, feed) -> None:
     out = tmp_path / "x.vdx"
     assert main(["compile", str(data / feed), "-o", str(out)]) == 0
     assert out.stat().st_size > 0
-    assert "loaded" in capsys.readouterr().err
+    assert "loaded" in capfd.readouterr().err

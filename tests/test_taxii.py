@@ -194,7 +194,7 @@ def test_unknown_collection_and_dead_server(server) -> None:
         taxii.poll(f"http://127.0.0.1:{free_port()}/api1/", COLLECTION, timeout=2)
 
 
-def test_cli_scans_with_a_taxii_collection(server, tmp_path, capsys) -> None:
+def test_cli_scans_with_a_taxii_collection(server, tmp_path, capfd) -> None:
     from vedette.cli import main
 
     log = tmp_path / "dns.log"
@@ -212,7 +212,7 @@ def test_cli_scans_with_a_taxii_collection(server, tmp_path, capsys) -> None:
         str(log),
     ]
     assert main(argv) == 0
-    out, err = capsys.readouterr()
+    out, err = capfd.readouterr()
     hits = [json.loads(line) for line in out.splitlines()]
     assert [(h["line"], h["observed"], h["indicators"][0]["source"]) for h in hits] == [
         (1, "www.evil.example", "127.0.0.1")

@@ -11,7 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from vedette import exceptions
-from vedette._core import Index, IndexBuilder, Indicator, LoadReport, Match, __version__
+from vedette._core import (
+    FileHit,
+    Index,
+    IndexBuilder,
+    Indicator,
+    LoadReport,
+    Match,
+    Scan,
+    ScanReport,
+    __version__,
+)
 from vedette.exceptions import (
     BuildError,
     FeedError,
@@ -32,6 +42,7 @@ def compile(values: Iterable[str], *, source: str | None = None) -> Index:
 __all__ = [
     "BuildError",
     "FeedError",
+    "FileHit",
     "Index",
     "IndexBuilder",
     "IndexFormatError",
@@ -39,6 +50,8 @@ __all__ = [
     "IndicatorError",
     "LoadReport",
     "Match",
+    "Scan",
+    "ScanReport",
     "VedetteError",
     "__version__",
     "compile",

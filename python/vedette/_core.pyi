@@ -2,12 +2,23 @@
 
 import os
 from datetime import datetime
+from collections.abc import Callable
 from typing import Literal, final
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Index", "IndexBuilder", "Indicator", "LoadReport", "Match", "__version__"]
+__all__ = [
+    "FileHit",
+    "Index",
+    "IndexBuilder",
+    "Indicator",
+    "LoadReport",
+    "Match",
+    "Scan",
+    "ScanReport",
+    "__version__",
+]
 
 __version__: str
 
@@ -29,6 +40,8 @@ _KindName = Literal[
 _TlpName = Literal["clear", "green", "amber", "amber+strict", "red"]
 _FormatName = Literal["lines", "csv", "zeek", "misp", "misp-csv", "stix"]
 _TimeLike = datetime | str | float | int
+_OutputFormat = Literal["jsonl", "zeek", "ecs"]
+_ScanError = tuple[str, Literal["unreadable", "corrupt", "long line"], str]
 
 @final
 class Indicator:
@@ -98,6 +111,74 @@ class LoadReport:
         ``github.io``): they still match every name registered under them."""
 
 @final
+class FileHit:
+    """One hit in a file (``Index.scan_files``): where, what was seen, the log record's
+    field, time and uid, and every indicator record that explains it."""
+
+    @property
+    def file(self) -> str:
+        """The input as it was named (``-`` for standard input)."""
+    @property
+    def line(self) -> int:
+        """1-based line number in the inflated input."""
+    @property
+    def start(self) -> int:
+        """Byte offset of the observed text in its line (0 with ``end`` for a URL matched
+        on a row's host and uri)."""
+    @property
+    def end(self) -> int: ...
+    @property
+    def observed(self) -> str: ...
+    @property
+    def kind(self) -> _KindName: ...
+    @property
+    def field(self) -> str | None:
+        """The log field (``query``, ``id.resp_h``, ``dns.rrname``, ``host+uri``...) for a
+        recognised Zeek or Suricata EVE log."""
+    @property
+    def ts(self) -> datetime | None:
+        """The record's time (Zeek ``ts``, EVE ``timestamp``)."""
+    @property
+    def uid(self) -> str | None:
+        """The record's connection id (Zeek ``uid``, EVE ``flow_id``)."""
+    @property
+    def indicators(self) -> list[Indicator]: ...
+
+@final
+class ScanReport:
+    """What a finished scan read, and each input that could not be read whole."""
+
+    @property
+    def files(self) -> int: ...
+    @property
+    def bytes(self) -> int:
+        """Bytes scanned, after inflating."""
+    @property
+    def lines(self) -> int: ...
+    @property
+    def hits(self) -> int: ...
+    @property
+    def seconds(self) -> float: ...
+    @property
+    def errors(self) -> list[_ScanError]:
+        """``(file, category, message)`` of each input, or part of one, not scanned."""
+
+@final
+class Scan:
+    """The hits of ``Index.scan_files``, in input order, found on a thread of their own
+    while this iterator hands them out. Dropping it early stops the scan."""
+
+    def __iter__(self) -> Scan: ...
+    def __next__(self) -> FileHit: ...
+    @property
+    def errors(self) -> list[_ScanError]:
+        """Each input that could not be read whole; empty until every hit was read."""
+    @property
+    def stats(self) -> dict[str, float] | None:
+        """``files``, ``bytes``, ``lines``, ``hits``, ``seconds``; ``None`` until every hit
+        was read."""
+
+@final
 class Index:
     """A compiled, immutable set of indicators; safe to share between threads."""
 
@@ -117,6 +198,38 @@ class Index:
     ) -> list[Indicator]:
         """The records one observed field value hits (parent domains and covering networks
         included)."""
+    def scan_files(
+        self,
+        paths: list[str],
+        *,
+        threads: int | None = None,
+        at: _TimeLike | None = None,
+    ) -> Scan:
+        """Scans files, directories (walked recursively) and ``-`` (standard input) on a
+        thread of their own with the GIL released: each input inflated by its magic bytes
+        (gzip, zstd, bzip2, xz), cut into chunks of whole lines scanned on ``threads``
+        threads (default: one per core), Zeek and Suricata EVE logs recognised.
+
+        An input that cannot be opened, or is corrupt part way, is listed in the scan's
+        ``errors`` and the others are still scanned; the hits of a corrupt compressed
+        input's readable part are kept."""
+    def scan_to(
+        self,
+        paths: list[str],
+        output: str | os.PathLike[str] | int,
+        *,
+        format: _OutputFormat = "jsonl",
+        threads: int | None = None,
+        at: _TimeLike | None = None,
+        count: bool = False,
+        progress: Callable[[dict[str, float]], object] | None = None,
+        on_error: Callable[[str, str, str], object] | None = None,
+    ) -> ScanReport:
+        """Scans as ``scan_files`` does and writes the hits to ``output`` (a path, or an
+        open file descriptor, which stays open) in ``format``; with ``count``, a
+        ``file:hits`` line per input instead. ``progress(stats)`` is called about ten
+        times a second and ``on_error(file, category, message)`` for each bad input, on
+        the calling thread. Ctrl-C (``KeyboardInterrupt``) stops the scan."""
     def indicators(self) -> list[Indicator]:
         """Every record, in id order: ``indicators()[i].id == i``."""
     def indicator(self, id: int) -> Indicator:

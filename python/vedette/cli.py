@@ -3,49 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import os
 import sys
 import time
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import BinaryIO
 
-from vedette import Index, IndexBuilder, LoadReport, Match, VedetteError, taxii
-
-#: Logs are read and matched in blocks of whole lines of about this many bytes.
-BLOCK_BYTES = 8 << 20
+from vedette import Index, IndexBuilder, LoadReport, VedetteError, __version__, taxii
 
 
 def _sample(name: str) -> Path:
     return Path(str(resources.files("vedette") / "data" / name))
-
-
-def _open_log(path: str) -> BinaryIO:
-    if path == "-":
-        return sys.stdin.buffer
-    with open(path, "rb") as probe:
-        magic = probe.read(2)
-    # gzip.open reads every member of a multi-member file.
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
-
-
-def _blocks(stream: BinaryIO) -> Iterator[bytes]:
-    """Blocks of whole lines: a hit never straddles two blocks."""
-    rest = b""
-    while chunk := stream.read(BLOCK_BYTES):
-        chunk = rest + chunk
-        cut = chunk.rfind(b"\n") + 1
-        if cut == 0:
-            rest = chunk
-            continue
-        rest = chunk[cut:]
-        yield chunk[:cut]
-    if rest:
-        yield rest
 
 
 def _report(name: str, report: LoadReport) -> None:
@@ -84,42 +54,31 @@ def _build(args: argparse.Namespace, feeds: Sequence[str]) -> Index:
     return builder.build()
 
 
-def _hit(log: str, line: int, block: bytes, m: Match) -> dict:
-    """One hit as JSON: where (file, line, span within the line), what, and why."""
-    line_start = block.rfind(b"\n", 0, m.start) + 1
-    return {
-        "file": log,
-        "line": line,
-        "start": m.start - line_start,
-        "end": m.end - line_start,
-        "observed": block[m.start : m.end].decode("utf-8", "replace"),
-        "kind": m.kind,
-        "indicators": [
-            {"value": i.value, "kind": i.kind, "source": i.source, "ref": i.ref}
-            for i in m.indicators
-        ],
-    }
+class _Progress:
+    """A status line on stderr while a scan runs: bytes, rate, hits, files."""
+
+    def __init__(self) -> None:
+        self.drawn = False
+
+    def __call__(self, stats: dict[str, float]) -> None:
+        seconds = max(stats["seconds"], 1e-9)
+        mb = stats["bytes"] / 1e6
+        line = (
+            f"vedette: {mb:,.0f} MB, {mb / seconds:,.0f} MB/s, "
+            f"{stats['hits']:,.0f} hits, {stats['files']:,.0f} files"
+        )
+        sys.stderr.write(f"\r{line}\x1b[K")
+        sys.stderr.flush()
+        self.drawn = True
+
+    def clear(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
 
 
-def _scan(index: Index, logs: Sequence[str], out) -> tuple[int, int, int]:
-    lines = size = hits = 0
-    for log in logs:
-        with _open_log(log) as stream:
-            line_base = 1
-            for block in _blocks(stream):
-                # Hits come in order: count the newlines between consecutive hits only,
-                # so a block costs one pass however many hits it has.
-                line, counted_to = line_base, 0
-                for m in index.find(block):
-                    line += block.count(b"\n", counted_to, m.start)
-                    counted_to = m.start
-                    out.write(json.dumps(_hit(log, line, block, m)) + "\n")
-                    hits += 1
-                newlines = block.count(b"\n")
-                lines += newlines + (not block.endswith(b"\n"))
-                line_base += newlines
-                size += len(block)
-    return lines, size, hits
+def _error(file: str, category: str, message: str) -> None:
+    print(f"vedette: {file}: {message}", file=sys.stderr)
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -131,16 +90,40 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         raise SystemExit("vedette scan: give --feed FEED, --taxii URL, --index FILE or --sample")
     if args.taxii and not args.collection:
         raise SystemExit("vedette scan: --taxii needs --collection ID")
+    if args.threads is not None and args.threads < 1:
+        raise SystemExit("vedette scan: -j needs 1 or more threads")
     started = time.perf_counter()
     index = Index.load(args.index) if args.index else _build(args, feeds)
-    lines, size, hits = _scan(index, logs or ["-"], sys.stdout)
+    progress = _Progress() if sys.stderr.isatty() else None
+    sys.stdout.flush()
+    output: str | int = args.output or sys.stdout.fileno()
+    try:
+        report = index.scan_to(
+            logs or ["-"],
+            output,
+            format=args.format,
+            threads=args.threads,
+            at=args.at,
+            count=args.count,
+            progress=progress,
+            on_error=_error,
+        )
+    except KeyboardInterrupt:
+        print("\nvedette: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if progress:
+            progress.clear()
     seconds = time.perf_counter() - started
     print(
-        f"vedette: {len(index)} indicators, {lines} lines, {size} bytes, {hits} hits, "
-        f"{seconds:.2f} s",
+        f"vedette: {len(index)} indicators, {report.files} files, {report.lines} lines, "
+        f"{report.bytes} bytes, {report.hits} hits, {len(report.errors)} errors, {seconds:.2f} s",
         file=sys.stderr,
     )
-    return 0
+    # As grep and ripgrep: 2 when something could not be read, else 0 with a hit, 1 without.
+    if report.errors:
+        return 2
+    return 0 if report.hits else 1
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
@@ -161,12 +144,34 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vedette", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"vedette {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    scan = commands.add_parser("scan", help="match logs against feeds, one JSON line per hit")
-    scan.add_argument(
-        "logs", nargs="*", metavar="LOG", help="log files (.gz read as such); - or none for stdin"
+    scan = commands.add_parser(
+        "scan",
+        help="match logs against feeds, one JSON line per hit",
+        description="Exit status: 0 some hit, 1 no hit, 2 some input could not be read.",
     )
+    scan.add_argument(
+        "logs",
+        nargs="*",
+        metavar="LOG",
+        help="log files or directories (gzip, zstd, bzip2, xz read as such); - or none for stdin",
+    )
+    scan.add_argument(
+        "-j", "--threads", type=int, metavar="N", help="scanning threads (default: one per core)"
+    )
+    scan.add_argument(
+        "--format",
+        choices=["jsonl", "zeek", "ecs"],
+        default="jsonl",
+        help="jsonl: a JSON object per hit (default); zeek: a Zeek intel.log; ecs: ECS documents",
+    )
+    scan.add_argument(
+        "--at", metavar="TIME", help="evaluate validity at this time (RFC 3339 or Unix seconds)"
+    )
+    scan.add_argument("--count", action="store_true", help="print FILE:HITS per input instead")
+    scan.add_argument("-o", "--output", metavar="FILE", help="write hits here (default: stdout)")
     scan.add_argument(
         "--feed", action="append", default=[], metavar="FEED", help="a feed to compile (repeatable)"
     )
@@ -226,9 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except BrokenPipeError:
         return 0
-    except (VedetteError, OSError) as err:
+    except (VedetteError, OSError, ValueError) as err:
         print(f"vedette: error: {err}", file=sys.stderr)
-        return 1
+        return 2
 
 
 if __name__ == "__main__":

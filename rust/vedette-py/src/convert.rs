@@ -57,7 +57,7 @@ pub(crate) fn at(value: Option<&Bound<'_, PyAny>>, index: &vedette_core::Index) 
     }
 }
 
-fn datetime(py: Python<'_>, micros: Option<Timestamp>) -> PyResult<Option<Py<PyAny>>> {
+pub(crate) fn datetime(py: Python<'_>, micros: Option<Timestamp>) -> PyResult<Option<Py<PyAny>>> {
     let Some(micros) = micros else { return Ok(None) };
     let timedelta = py.import("datetime")?.getattr("timedelta")?;
     let kwargs = PyDict::new(py);

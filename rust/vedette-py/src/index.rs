@@ -105,7 +105,7 @@ impl PyIndex {
         Ok(record.clone_ref(py))
     }
 
-    fn indicators_of(
+    pub(crate) fn indicators_of(
         &self,
         py: Python<'_>,
         ids: &[vedette_core::IndicatorId],
@@ -164,6 +164,52 @@ impl PyIndex {
         let (kind, at) = (convert::kind(kind)?, convert::at(at, &self.inner)?);
         let ids = py.detach(|| self.inner.lookup(value, kind, at))?;
         Ok(self.indicators_of(py, &ids)?)
+    }
+
+    /// The hits of files, directories and `-` (standard input), scanned on a thread of
+    /// their own; see `scan::Scan`.
+    #[pyo3(signature = (paths, *, threads=None, at=None))]
+    fn scan_files(
+        slf: Bound<'_, Self>,
+        paths: Vec<String>,
+        threads: Option<usize>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> Result<crate::scan::Scan> {
+        let options = crate::scan::options(&slf.get().inner, threads, at)?;
+        Ok(crate::scan::Scan::start(slf, paths, options))
+    }
+
+    /// Scans files and writes their hits to `output` (a path, or an open file
+    /// descriptor) in `format`; see `scan::scan_to`.
+    #[pyo3(signature = (paths, output, *, format="jsonl", threads=None, at=None, count=false, progress=None, on_error=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn scan_to(
+        &self,
+        py: Python<'_>,
+        paths: Vec<String>,
+        output: crate::scan::Output,
+        format: &str,
+        threads: Option<usize>,
+        at: Option<&Bound<'_, PyAny>>,
+        count: bool,
+        progress: Option<Bound<'_, PyAny>>,
+        on_error: Option<Bound<'_, PyAny>>,
+    ) -> Result<crate::scan::ScanReport> {
+        let format = format
+            .parse()
+            .map_err(|e: vedette_core::scan::writer::UnknownFormat| PyValueError::new_err(e.to_string()))?;
+        let options = crate::scan::options(&self.inner, threads, at)?;
+        crate::scan::scan_to(
+            py,
+            self.inner.clone(),
+            paths,
+            output,
+            format,
+            options,
+            count,
+            progress,
+            on_error,
+        )
     }
 
     fn indicators(&self, py: Python<'_>) -> PyResult<Vec<Indicator>> {

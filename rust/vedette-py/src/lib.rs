@@ -5,6 +5,7 @@ mod builder;
 mod convert;
 mod errors;
 mod index;
+mod scan;
 
 use pyo3::prelude::*;
 
@@ -15,6 +16,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<index::PyIndex>()?;
     m.add_class::<index::Match>()?;
     m.add_class::<convert::Indicator>()?;
+    m.add_class::<scan::Scan>()?;
+    m.add_class::<scan::FileHit>()?;
+    m.add_class::<scan::ScanReport>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -7,10 +7,12 @@
 pub mod logs;
 mod ordered;
 mod pipeline;
+mod sink;
 
 use std::sync::Arc;
 
 pub use pipeline::{HitSink, ScanOptions, ScanStats, ScanSummary};
+pub use sink::WriteHits;
 
 use crate::indicator::{IndicatorId, Kind, Timestamp};
 

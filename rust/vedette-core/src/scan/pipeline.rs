@@ -66,6 +66,8 @@ pub struct ScanSummary {
 pub trait HitSink: Send {
     /// One hit; `false` ends the scan.
     fn hit(&mut self, hit: FileHit) -> bool;
+    /// An input was opened: its hits (if any) come next.
+    fn opened(&mut self, _file: &str) {}
     /// An input, or part of one, that could not be scanned; the scan goes on.
     fn error(&mut self, _error: &ScanError) {}
     /// Called after each chunk, with the totals so far; `false` ends the scan.
@@ -76,7 +78,7 @@ pub trait HitSink: Send {
 
 /// What the reading thread hands to the pool.
 enum Work {
-    Opened,
+    Opened(Arc<str>),
     Chunk {
         file: Arc<str>,
         bytes: Vec<u8>,
@@ -90,7 +92,7 @@ enum Work {
 
 /// What the pool hands on to the sink.
 enum Done {
-    Opened,
+    Opened(Arc<str>),
     Chunk { hits: Vec<FileHit>, bytes: u64, lines: u64 },
     Error(ScanError),
     PartialLastLine,
@@ -123,7 +125,7 @@ impl Index {
             }
         };
         let work = |item: Work| match item {
-            Work::Opened => Done::Opened,
+            Work::Opened(file) => Done::Opened(file),
             Work::Chunk { file, bytes, first_line, context } => {
                 let hits = scan_chunk(self, options.at, &file, &bytes, first_line, context);
                 let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
@@ -144,7 +146,7 @@ fn read_input(input: &Input, options: &ScanOptions, send: &mut dyn FnMut(Work) -
         Ok(reader) => reader,
         Err(error) => return send(Work::Error(error)),
     };
-    if !send(Work::Opened) {
+    if !send(Work::Opened(file.clone())) {
         return false;
     }
     let mut context: Option<LogContext> = None;
@@ -332,7 +334,10 @@ impl Consumer<Done> for Drain<'_> {
     fn take(&mut self, done: Done) -> bool {
         let stats = &mut self.summary.stats;
         match done {
-            Done::Opened => stats.files += 1,
+            Done::Opened(file) => {
+                stats.files += 1;
+                self.sink.opened(&file);
+            }
             Done::PartialLastLine => stats.lines += 1,
             Done::Error(error) => {
                 self.sink.error(&error);
