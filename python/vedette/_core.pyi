@@ -1,8 +1,8 @@
 """Type stubs of the compiled core (``vedette._core``)."""
 
 import os
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Literal, final
 
 import numpy as np
