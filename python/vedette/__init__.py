@@ -19,6 +19,7 @@ from vedette._core import (
     LoadReport,
     Match,
     Scan,
+    Scanner,
     ScanReport,
     __version__,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "Match",
     "Scan",
     "ScanReport",
+    "Scanner",
     "VedetteError",
     "__version__",
     "compile",

@@ -17,6 +17,7 @@ __all__ = [
     "Match",
     "Scan",
     "ScanReport",
+    "Scanner",
     "__version__",
 ]
 
@@ -179,6 +180,17 @@ class Scan:
         was read."""
 
 @final
+class Scanner:
+    """A stream given in pieces (a socket, a pipe), matched line by line as they come:
+    what ``Index.find`` on the whole stream reports, spans in stream offsets. Only a
+    ``string`` indicator holding a newline can differ."""
+
+    def feed(self, data: bytes) -> tuple[Match, ...]:
+        """The matches of the lines ``data`` completes; its last partial line waits."""
+    def finish(self) -> tuple[Match, ...]:
+        """The matches of the last line, when the stream ends without a newline."""
+
+@final
 class Index:
     """A compiled, immutable set of indicators; safe to share between threads."""
 
@@ -230,6 +242,8 @@ class Index:
         ``file:hits`` line per input instead. ``progress(stats)`` is called about ten
         times a second and ``on_error(file, category, message)`` for each bad input, on
         the calling thread. Ctrl-C (``KeyboardInterrupt``) stops the scan."""
+    def scanner(self, *, at: _TimeLike | None = None) -> Scanner:
+        """A ``Scanner`` of one stream, for indicators valid at ``at`` (default: now)."""
     def indicators(self) -> list[Indicator]:
         """Every record, in id order: ``indicators()[i].id == i``."""
     def indicator(self, id: int) -> Indicator:

@@ -249,3 +249,29 @@ fn zeek_http_rows_match_urls_on_host_and_uri() {
     );
     assert!(sink.hits.iter().any(|h| h.observed == url["http://".len()..] || url.contains(&h.observed)));
 }
+
+/// A stream cut at every byte gives what one `find` of it gives.
+#[test]
+fn a_stream_in_pieces_matches_as_the_whole() {
+    let mut builder = IndexBuilder::new();
+    for value in ["evil.example", "http://bad.example/a,b", "10.0.0.0/8", "d41d8cd98f00b204e9800998ecf8427e"]
+    {
+        builder.add(value, None, Meta::default()).unwrap();
+    }
+    let index = builder.build().unwrap();
+    let text = b"GET http://bad.example/a,b 200\nx.evil.example 10.1.2.3\n%2F10.9.9.9 d41d8cd98f00b204e9800998ecf8427e\nlast evil.example";
+    let whole: Vec<(usize, usize, Kind)> =
+        index.find(text, 0).iter().map(|m| (m.start, m.end, m.kind)).collect();
+    assert_eq!(whole.len(), 6);
+    for cut in 0..=text.len() {
+        for second in [cut, (cut + 7).min(text.len()), text.len()] {
+            let mut scanner = index.scanner(0);
+            let mut got = Vec::new();
+            for piece in [&text[..cut], &text[cut..second], &text[second..]] {
+                got.extend(scanner.feed(piece).iter().map(|m| (m.start, m.end, m.kind)));
+            }
+            got.extend(scanner.finish().iter().map(|m| (m.start, m.end, m.kind)));
+            assert_eq!(got, whole, "cut at {cut} and {second}");
+        }
+    }
+}

@@ -114,6 +114,29 @@ impl PyIndex {
     }
 }
 
+impl PyIndex {
+    /// `matches` as a tuple of `Match`: the empty one is shared, so a line without a
+    /// match allocates nothing.
+    pub(crate) fn matches<'py>(
+        &self,
+        py: Python<'py>,
+        matches: &vedette_core::Matches,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        if matches.is_empty() {
+            return Ok(PyTuple::empty(py));
+        }
+        let matches = matches
+            .iter()
+            .map(|m| {
+                let indicators = self.indicators_of(py, m.indicators)?;
+                let m = Match { start: m.start, end: m.end, kind: m.kind.as_str(), indicators };
+                Ok(untracked(Bound::new(py, m)?))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        PyTuple::new(py, matches)
+    }
+}
+
 #[pymethods]
 impl PyIndex {
     #[pyo3(signature = (data, *, at=None))]
@@ -132,19 +155,14 @@ impl PyIndex {
             }
             matches
         });
-        // A tuple: the empty one is shared, so a line without a match allocates nothing.
-        if matches.is_empty() {
-            return Ok(PyTuple::empty(py));
-        }
-        let matches = matches
-            .iter()
-            .map(|m| {
-                let indicators = self.indicators_of(py, m.indicators)?;
-                let m = Match { start: m.start, end: m.end, kind: m.kind.as_str(), indicators };
-                Ok(untracked(Bound::new(py, m)?))
-            })
-            .collect::<PyResult<Vec<_>>>()?;
-        Ok(PyTuple::new(py, matches)?)
+        Ok(self.matches(py, &matches)?)
+    }
+
+    /// A scanner of a stream given in pieces; see `scan::Scanner`.
+    #[pyo3(signature = (*, at=None))]
+    fn scanner(slf: Bound<'_, Self>, at: Option<&Bound<'_, PyAny>>) -> Result<crate::scan::Scanner> {
+        let at = convert::at(at, &slf.get().inner)?;
+        Ok(crate::scan::Scanner::new(slf, at))
     }
 
     #[pyo3(signature = (data, *, at=None))]

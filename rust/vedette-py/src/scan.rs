@@ -391,3 +391,33 @@ pub(crate) fn scan_to(
     written?;
     Ok(ScanReport::new(&summary, started.elapsed().as_secs_f64()))
 }
+
+/// A stream given in pieces, matched line by line as they come (`Index.scanner`).
+#[pyclass(module = "vedette._core")]
+pub(crate) struct Scanner {
+    index: Py<PyIndex>,
+    inner: vedette_core::scan::Scanner<Arc<vedette_core::Index>>,
+}
+
+impl Scanner {
+    pub(crate) fn new(index: Bound<'_, PyIndex>, at: vedette_core::Timestamp) -> Scanner {
+        let inner = vedette_core::scan::Scanner::new(index.get().inner.clone(), at);
+        Scanner { index: index.unbind(), inner }
+    }
+}
+
+#[pymethods]
+impl Scanner {
+    /// The matches of the lines `data` completes; spans are offsets in the whole stream.
+    fn feed<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, pyo3::types::PyTuple>> {
+        let inner = &mut self.inner;
+        let matches = py.detach(|| inner.feed(data));
+        self.index.get().matches(py, &matches)
+    }
+
+    /// The matches of the stream's last line, when it ends without a newline.
+    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyTuple>> {
+        let matches = self.inner.finish();
+        self.index.get().matches(py, &matches)
+    }
+}

@@ -8,11 +8,13 @@ pub mod logs;
 mod ordered;
 mod pipeline;
 mod sink;
+mod stream;
 
 use std::sync::Arc;
 
 pub use pipeline::{HitSink, ScanOptions, ScanStats, ScanSummary};
 pub use sink::WriteHits;
+pub use stream::Scanner;
 
 use crate::indicator::{IndicatorId, Kind, Timestamp};
 

@@ -66,6 +66,19 @@ impl Matches {
         (0..self.raw.len()).map(|i| self.get(i).unwrap())
     }
 
+    /// Adds the matches of `later`, a search of the text that starts `shift` bytes after
+    /// this one's, which they all follow.
+    pub(crate) fn append(&mut self, later: Matches, shift: usize) {
+        let base = self.ids.len() as u32;
+        self.raw.extend(later.raw.into_iter().map(|m| RawMatch {
+            start: m.start + shift,
+            end: m.end + shift,
+            ids: (m.ids.0 + base, m.ids.1 + base),
+            ..m
+        }));
+        self.ids.extend(later.ids);
+    }
+
     /// Rewrites byte offsets into `text` (valid UTF-8) as character offsets.
     pub fn to_char_offsets(&mut self, text: &str) {
         let mut positions: Vec<usize> = self.raw.iter().flat_map(|m| [m.start, m.end]).collect();
