@@ -246,6 +246,11 @@ class Bench:
 
         return self._file("corpus.log.gz", write)
 
+    @cached_property
+    def log_plain(self) -> Path:
+        """The scanned buffer as a plain file."""
+        return self._file("corpus.log", lambda tmp: tmp.write_bytes(self.buffer))
+
     # ---- flows
 
     @cached_property

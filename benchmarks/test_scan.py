@@ -11,7 +11,9 @@ import contextlib
 import gc
 import io
 import json
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -124,11 +126,12 @@ def test_file(benchmark: Any, bench: Bench, mode: str) -> None:
         return sum(len(block) for block in gz_blocks(path))
 
     def cli() -> str:
-        out, err = io.StringIO(), io.StringIO()
-        argv = ["scan", "--index", str(bench.saved_index), str(path)]
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            assert vedette.cli.main(argv) == 0, err.getvalue()
-        return out.getvalue()
+        with tempfile.TemporaryDirectory() as tmp:
+            out, err = Path(tmp) / "hits.jsonl", io.StringIO()
+            argv = ["scan", "--index", str(bench.saved_index), "-o", str(out), str(path)]
+            with contextlib.redirect_stderr(err):
+                assert vedette.cli.main(argv) == 0, err.getvalue()
+            return out.read_text()
 
     if mode == "vedette":
         hits = benchmark.pedantic(scan_blocks, rounds=3)

@@ -1,0 +1,104 @@
+"""The archive job: ``vedette scan`` on files against ``Index.find`` on the same bytes in
+memory, one scanning thread and two, a plain file and a gzip one (against ``zcat``), on
+the hit-sparse generated corpus and on the hit-dense real logs.
+
+The command runs in-process (``cli.main``) with its hits written to a file, which is then
+read back and checked against the expected hits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import peers
+import pytest
+from fixtures import Bench, Real, record_rate
+
+import vedette.cli
+
+ROUNDS = 3
+
+
+def _cli(index_file: Path, log: Path, threads: int) -> list[dict[str, Any]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out, err = Path(tmp) / "hits.jsonl", io.StringIO()
+        argv = ["scan", "--index", str(index_file), "-j", str(threads), "-o", str(out), str(log)]
+        with contextlib.redirect_stderr(err):
+            assert vedette.cli.main(argv) == 0, err.getvalue()
+        return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def _found(records: list[dict[str, Any]]) -> set[tuple[int, str]]:
+    return {(r["line"] - 1, i["value"]) for r in records for i in r["indicators"]}
+
+
+@pytest.mark.parametrize("mode", ["find", "cli-j1", "cli-j2"])
+def test_archive(benchmark: Any, bench: Bench, mode: str) -> None:
+    """The plain 256 MB file: ``find`` over the same bytes in memory (one call), and the
+    command with one and with two scanning threads."""
+    benchmark.group = f"archive {bench.name}"
+    expected = bench.expected(bench.size.repeat)
+    if mode == "find":
+        data, index = bench.buffer, bench.index
+        matches = benchmark.pedantic(lambda: index.find(data), rounds=ROUNDS)
+        found = peers.to_lines(peers.vedette_hits(matches), bench.buffer_line_starts)
+    else:
+        threads = int(mode[-1])
+        log, saved = bench.log_plain, bench.saved_index
+        found = _found(benchmark.pedantic(lambda: _cli(saved, log, threads), rounds=ROUNDS))
+    verdict = peers.judge(found, expected)
+    verdict.record(benchmark.extra_info)
+    record_rate(benchmark, len(bench.buffer) / 1e6, "MB/s")
+    assert verdict.correct, verdict
+
+
+@pytest.mark.parametrize("mode", ["cli-j1", "cli-j2", "zcat"])
+def test_archive_gz(benchmark: Any, bench: Bench, mode: str) -> None:
+    """The 256 MB as a multi-member ``.gz``: the command against ``zcat > /dev/null``."""
+    benchmark.group = f"archive gz {bench.name}"
+    log = bench.log_gz
+    if mode == "zcat":
+        zcat = shutil.which("zcat")
+        if zcat is None:
+            pytest.skip("no zcat")
+
+        def unzip() -> int:
+            with open("/dev/null", "wb") as null:
+                return subprocess.run([zcat, str(log)], stdout=null, check=True).returncode
+
+        benchmark.pedantic(unzip, rounds=ROUNDS)
+        benchmark.extra_info["correct"] = True
+    else:
+        threads, saved = int(mode[-1]), bench.saved_index
+        found = _found(benchmark.pedantic(lambda: _cli(saved, log, threads), rounds=ROUNDS))
+        verdict = peers.judge(found, bench.expected(bench.size.repeat))
+        verdict.record(benchmark.extra_info)
+        assert verdict.correct, verdict
+    record_rate(benchmark, len(bench.buffer) / 1e6, "MB/s")
+
+
+@pytest.mark.parametrize("mode", ["find", "cli-j1", "cli-j2"])
+def test_archive_real(benchmark: Any, real: Real, mode: str, tmp_path: Path) -> None:
+    """The real feeds against the real logs (hit-dense: about one hit per 190 bytes)."""
+    benchmark.group = "archive real"
+    if mode == "find":
+        index, data = real.index, real.data
+        matches = benchmark.pedantic(lambda: index.find(data), rounds=ROUNDS)
+        found = peers.to_lines(peers.vedette_hits(matches), real.line_starts)
+    else:
+        log, saved = tmp_path / "real.log", tmp_path / "real.vdx"
+        log.write_bytes(real.data)
+        real.index.save(saved)
+        threads = int(mode[-1])
+        found = _found(benchmark.pedantic(lambda: _cli(saved, log, threads), rounds=ROUNDS))
+    verdict = peers.judge(found, real.vedette_lines)
+    verdict.record(benchmark.extra_info)
+    record_rate(benchmark, len(real.data) / 1e6, "MB/s")
+    assert verdict.correct, verdict
