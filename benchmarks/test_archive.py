@@ -13,7 +13,6 @@ import io
 import json
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,33 +25,44 @@ import vedette.cli
 ROUNDS = 3
 
 
-def _cli(index_file: Path, log: Path, threads: int) -> list[dict[str, Any]]:
-    with tempfile.TemporaryDirectory() as tmp:
-        out, err = Path(tmp) / "hits.jsonl", io.StringIO()
-        argv = ["scan", "--index", str(index_file), "-j", str(threads), "-o", str(out), str(log)]
-        with contextlib.redirect_stderr(err):
-            assert vedette.cli.main(argv) == 0, err.getvalue()
-        return [json.loads(line) for line in out.read_text().splitlines()]
+def _cli(index_file: Path, log: Path, threads: int, out: Path) -> None:
+    """``vedette scan`` in-process, its hits written to ``out`` (read back after the
+    timing: parsing them is no part of the command)."""
+    err = io.StringIO()
+    argv = ["scan", "--index", str(index_file), "-j", str(threads), "-o", str(out), str(log)]
+    with contextlib.redirect_stderr(err):
+        assert vedette.cli.main(argv) == 0, err.getvalue()
+
+
+def _records(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.read_text().splitlines()]
 
 
 def _found(records: list[dict[str, Any]]) -> set[tuple[int, str]]:
     return {(r["line"] - 1, i["value"]) for r in records for i in r["indicators"]}
 
 
-@pytest.mark.parametrize("mode", ["find", "cli-j1", "cli-j2"])
-def test_archive(benchmark: Any, bench: Bench, mode: str) -> None:
-    """The plain 256 MB file: ``find`` over the same bytes in memory (one call), and the
-    command with one and with two scanning threads."""
+@pytest.mark.parametrize("mode", ["find", "scan_to-j1", "scan_to-j2", "cli-j1", "cli-j2"])
+def test_archive(benchmark: Any, bench: Bench, mode: str, tmp_path: Path) -> None:
+    """The plain 256 MB file: ``find`` over the same bytes in memory (one call);
+    ``Index.scan_to`` (the command's pipeline, with the index already loaded) and the
+    whole command (which loads the index first), with one and two scanning threads."""
     benchmark.group = f"archive {bench.name}"
     expected = bench.expected(bench.size.repeat)
+    out, log = tmp_path / "hits.jsonl", bench.log_plain
+    threads = int(mode[-1]) if mode[-1].isdigit() else 1
     if mode == "find":
         data, index = bench.buffer, bench.index
         matches = benchmark.pedantic(lambda: index.find(data), rounds=ROUNDS)
         found = peers.to_lines(peers.vedette_hits(matches), bench.buffer_line_starts)
+    elif mode.startswith("scan_to"):
+        index = bench.index
+        benchmark.pedantic(lambda: index.scan_to([str(log)], out, threads=threads), rounds=ROUNDS)
+        found = _found(_records(out))
     else:
-        threads = int(mode[-1])
-        log, saved = bench.log_plain, bench.saved_index
-        found = _found(benchmark.pedantic(lambda: _cli(saved, log, threads), rounds=ROUNDS))
+        saved = bench.saved_index
+        benchmark.pedantic(lambda: _cli(saved, log, threads, out), rounds=ROUNDS)
+        found = _found(_records(out))
     verdict = peers.judge(found, expected)
     verdict.record(benchmark.extra_info)
     record_rate(benchmark, len(bench.buffer) / 1e6, "MB/s")
@@ -60,7 +70,7 @@ def test_archive(benchmark: Any, bench: Bench, mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", ["cli-j1", "cli-j2", "zcat"])
-def test_archive_gz(benchmark: Any, bench: Bench, mode: str) -> None:
+def test_archive_gz(benchmark: Any, bench: Bench, mode: str, tmp_path: Path) -> None:
     """The 256 MB as a multi-member ``.gz``: the command against ``zcat > /dev/null``."""
     benchmark.group = f"archive gz {bench.name}"
     log = bench.log_gz
@@ -76,9 +86,9 @@ def test_archive_gz(benchmark: Any, bench: Bench, mode: str) -> None:
         benchmark.pedantic(unzip, rounds=ROUNDS)
         benchmark.extra_info["correct"] = True
     else:
-        threads, saved = int(mode[-1]), bench.saved_index
-        found = _found(benchmark.pedantic(lambda: _cli(saved, log, threads), rounds=ROUNDS))
-        verdict = peers.judge(found, bench.expected(bench.size.repeat))
+        threads, saved, out = int(mode[-1]), bench.saved_index, tmp_path / "hits.jsonl"
+        benchmark.pedantic(lambda: _cli(saved, log, threads, out), rounds=ROUNDS)
+        verdict = peers.judge(_found(_records(out)), bench.expected(bench.size.repeat))
         verdict.record(benchmark.extra_info)
         assert verdict.correct, verdict
     record_rate(benchmark, len(bench.buffer) / 1e6, "MB/s")
@@ -93,11 +103,12 @@ def test_archive_real(benchmark: Any, real: Real, mode: str, tmp_path: Path) -> 
         matches = benchmark.pedantic(lambda: index.find(data), rounds=ROUNDS)
         found = peers.to_lines(peers.vedette_hits(matches), real.line_starts)
     else:
-        log, saved = tmp_path / "real.log", tmp_path / "real.vdx"
+        log, saved, out = tmp_path / "real.log", tmp_path / "real.vdx", tmp_path / "hits.jsonl"
         log.write_bytes(real.data)
         real.index.save(saved)
         threads = int(mode[-1])
-        found = _found(benchmark.pedantic(lambda: _cli(saved, log, threads), rounds=ROUNDS))
+        benchmark.pedantic(lambda: _cli(saved, log, threads, out), rounds=ROUNDS)
+        found = _found(_records(out))
     verdict = peers.judge(found, real.vedette_lines)
     verdict.record(benchmark.extra_info)
     record_rate(benchmark, len(real.data) / 1e6, "MB/s")
