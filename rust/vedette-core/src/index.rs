@@ -36,7 +36,12 @@ pub struct Index {
     /// answers.
     windowed: bool,
     pub(crate) tables: Tables,
+    /// Tells indexes apart (its clones keep it: they hold the same records), for caches
+    /// of what was read from one, such as the JSON writer's records.
+    serial: u64,
 }
+
+static NEXT_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Sizes of an index: entries per kind, records, and heap bytes per structure.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,7 +102,13 @@ impl Index {
             timeless,
             windowed,
             tables,
+            serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+
+    /// What tells this index from the others made in this process.
+    pub(crate) fn serial(&self) -> u64 {
+        self.serial
     }
 
     /// The number of distinct `(kind, value)` entries.

@@ -148,6 +148,7 @@ pub struct HitWriter<W: Write> {
     fixed_time: Option<Timestamp>,
     hits: u64,
     state: State,
+    records: json::RecordCache,
 }
 
 impl<W: Write> HitWriter<W> {
@@ -160,6 +161,7 @@ impl<W: Write> HitWriter<W> {
             fixed_time: None,
             hits: 0,
             state: State::Fresh,
+            records: json::RecordCache::default(),
         }
     }
 
@@ -208,7 +210,7 @@ impl<W: Write> HitWriter<W> {
         let clock = self.clock();
         self.open(clock)?;
         match self.format {
-            OutputFormat::JsonLines => json::write_hit(&mut self.out, index, hit)?,
+            OutputFormat::JsonLines => json::write_hit(&mut self.out, index, hit, &mut self.records)?,
             OutputFormat::ZeekIntel => zeek::write_row(&mut self.out, index, hit, clock)?,
             OutputFormat::Ecs => ecs::write_document(&mut self.out, index, hit, clock)?,
         }

@@ -1,11 +1,16 @@
 //! JSON lines: one object per hit, every key always present (null where unset), so
 //! that a reader needs no defaults (docs/semantics.md §9.6).
 //!
-//! We write through serde_json's serializer from borrowed views of the hit and its
-//! records, rather than building a `serde_json::Value` per hit: keys keep the order
-//! written here, and nothing is copied.
+//! We write through serde_json's serializer from borrowed views of the hit, rather than
+//! building a `serde_json::Value` per hit: keys keep the order written here. Each record
+//! is serialized once and its text reused: on hit-dense logs most hits are on records
+//! already written, and their metadata was most of the output's cost.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
+
+use rustc_hash::FxBuildHasher;
+use serde_json::value::RawValue;
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -15,14 +20,44 @@ use crate::indicator::{Indicator, IndicatorId};
 use crate::scan::FileHit;
 use crate::time::format_rfc3339;
 
+/// Records kept as JSON text at the most, before the cache starts again.
+const CACHED_RECORDS: usize = 1 << 16;
+
+/// The JSON text of the records written so far, by id, and the index they are of.
+#[derive(Debug, Default)]
+pub(super) struct RecordCache(HashMap<u32, Box<RawValue>, FxBuildHasher>, Option<u64>);
+
+impl RecordCache {
+    fn fill(&mut self, index: &Index, ids: &[IndicatorId]) -> io::Result<()> {
+        // A writer may be handed the hits of several indexes (a live engine's snapshots).
+        if self.0.len() + ids.len() > CACHED_RECORDS || self.1 != Some(index.serial()) {
+            self.0.clear();
+            self.1 = Some(index.serial());
+        }
+        for &id in ids {
+            if !self.0.contains_key(&id.as_u32()) {
+                let text = serde_json::to_string(&Record(index.indicator(id)))?;
+                self.0.insert(id.as_u32(), RawValue::from_string(text)?);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Writes `hit` as one line of JSON.
-pub(super) fn write_hit(out: &mut impl Write, index: &Index, hit: &FileHit) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &Hit { index, hit })?;
+pub(super) fn write_hit(
+    out: &mut impl Write,
+    index: &Index,
+    hit: &FileHit,
+    records: &mut RecordCache,
+) -> io::Result<()> {
+    records.fill(index, &hit.indicators)?;
+    serde_json::to_writer(&mut *out, &Hit { records, hit })?;
     out.write_all(b"\n")
 }
 
 struct Hit<'a> {
-    index: &'a Index,
+    records: &'a RecordCache,
     hit: &'a FileHit,
 }
 
@@ -39,7 +74,7 @@ impl Serialize for Hit<'_> {
         m.serialize_entry("field", &hit.field)?;
         m.serialize_entry("ts", &hit.ts.map(format_rfc3339))?;
         m.serialize_entry("uid", &hit.uid)?;
-        m.serialize_entry("indicators", &Records { index: self.index, ids: &hit.indicators })?;
+        m.serialize_entry("indicators", &Records { records: self.records, ids: &hit.indicators })?;
         // Only when set, so that a plain scan's lines stay as short as they can be.
         if let Some(version) = hit.version {
             m.serialize_entry("version", &version)?;
@@ -52,13 +87,14 @@ impl Serialize for Hit<'_> {
 }
 
 struct Records<'a> {
-    index: &'a Index,
+    records: &'a RecordCache,
     ids: &'a [IndicatorId],
 }
 
 impl Serialize for Records<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.ids.iter().map(|&id| Record(self.index.indicator(id))))
+        // `fill` put every id of the hit in the cache.
+        s.collect_seq(self.ids.iter().map(|id| &self.records.0[&id.as_u32()]))
     }
 }
 

@@ -427,3 +427,31 @@ fn writer_errors() {
         }
     }
 }
+
+/// Records are written once per index and their text reused; a writer handed the hits of
+/// two indexes (a live engine's snapshots) writes each record of its own index.
+#[test]
+fn json_records_follow_their_index() {
+    let one = |value: &str| {
+        let mut builder = IndexBuilder::new();
+        builder.add(value, Some(Kind::Domain), Meta::default()).unwrap();
+        builder.build().unwrap()
+    };
+    let (first, second) = (one("first.example"), one("second.example"));
+    let mut writer = HitWriter::new(OutputFormat::JsonLines, Vec::new()).fixed_time(CLOCK);
+    let id = first.indicators().next().unwrap().id;
+    for index in [&first, &first, &second, &first] {
+        writer.write(index, &hit(Kind::Domain, "x", None, vec![id])).unwrap();
+    }
+    let out = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+    let values: Vec<String> = out
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["indicators"][0]["value"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(values, ["first.example", "first.example", "second.example", "first.example"]);
+}
