@@ -35,9 +35,9 @@ impl RecordCache {
             self.1 = Some(index.serial());
         }
         for &id in ids {
-            if !self.0.contains_key(&id.as_u32()) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.0.entry(id.as_u32()) {
                 let text = serde_json::to_string(&Record(index.indicator(id)))?;
-                self.0.insert(id.as_u32(), RawValue::from_string(text)?);
+                slot.insert(RawValue::from_string(text)?);
             }
         }
         Ok(())
