@@ -64,8 +64,9 @@ pub(super) fn merge(
     extra: &[Extra<'_>],
     keep: impl Fn(&Meta) -> bool,
 ) -> Result<Merged, BuildError> {
-    super::injected_failure()?;
-    let mut entries = Entries::with_capacity(base.len() + extra.len(), base.entries.text_len());
+    super::shared::injected_failure()?;
+    let extra_text: usize = extra.iter().flatten().map(|(_, value, _, _)| value.len()).sum();
+    let mut entries = Entries::with_capacity(base.len() + extra.len(), base.entries.text_len() + extra_text);
     let mut entry_of_base = vec![NONE; base.len()];
     let mut meta_of_base = vec![NONE; base.metas().len()];
     let mut metas: Vec<Meta> = Vec::new();
@@ -88,6 +89,9 @@ pub(super) fn merge(
         records.push((entry_of_base[entry as usize], meta_of_base[slot as usize], id));
     }
     let mut new_entries: FxHashMap<(Kind, &str), u32> = FxHashMap::default();
+    // A record with the metadata of the one before shares its copy, as in the builder:
+    // a feed's records mostly say the same thing one after another.
+    let mut last_meta: Option<u32> = None;
     for (i, record) in extra.iter().enumerate() {
         let Some((kind, value, ip, meta)) = *record else { continue };
         if !keep(meta) {
@@ -102,8 +106,15 @@ pub(super) fn merge(
             }
             None => *new_entries.entry((kind, value)).or_insert_with(|| entries.push(kind, value, ip)),
         };
-        records.push((entry, metas.len() as u32, i as u32 | 1 << 31));
-        metas.push(meta.clone());
+        let slot = match last_meta.filter(|&m| metas[m as usize] == *meta) {
+            Some(m) => m,
+            None => {
+                metas.push(meta.clone());
+                metas.len() as u32 - 1
+            }
+        };
+        last_meta = Some(slot);
+        records.push((entry, slot, i as u32 | 1 << 31));
     }
     // Nearly sorted already: the base's records come in entry order.
     records.sort_by_key(|&(entry, _, _)| entry);

@@ -14,31 +14,33 @@
 
 mod compact;
 mod persist;
+mod shared;
 mod sightings;
 mod snapshot;
 mod state;
+mod transaction;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
 pub use self::sightings::Sighting;
 pub use self::snapshot::Snapshot;
 pub use self::state::SourceError;
+pub use self::transaction::Transaction;
 
+#[cfg(test)]
+use self::shared::FAIL_NEXT_BUILD;
+use self::shared::{build_delta, lock, snapshot_of, Shared};
 use self::sightings::Sightings;
-use self::state::{Batch, Journal, OwnedNotice, Record, State};
-use crate::build::{IndexBuilder, LoadOptions, LoadReport};
-use crate::entries::DistinctEntries;
-use crate::error::{BuildError, EngineError, EngineErrorKind, IndicatorError};
-use crate::feed::Notice;
+use self::state::State;
+use crate::build::{LoadOptions, LoadReport};
+use crate::error::{EngineError, IndicatorError};
 use crate::flow::FlowHits;
 use crate::index::Index;
 use crate::indicator::{IndicatorId, Kind, Meta, Timestamp};
-use crate::normalize::{self, IpRange};
 use crate::search::Matches;
 
 /// How an [`Engine`] counts and compacts.
@@ -141,25 +143,6 @@ pub struct SourceStatus {
 /// ```
 pub struct Engine {
     shared: Arc<Shared>,
-}
-
-struct Shared {
-    current: ArcSwap<Snapshot>,
-    state: Mutex<State>,
-    options: EngineOptions,
-    /// Held for the whole of a compaction, so that only one runs.
-    compacting: Mutex<()>,
-    worker: Mutex<Option<JoinHandle<()>>>,
-    closed: AtomicBool,
-    compactions: AtomicU64,
-    last_compaction_error: Mutex<Option<String>>,
-}
-
-/// Locks `mutex`, also after a panic elsewhere: every change under these locks is
-/// either complete or undone before anything that can panic, and a sensor that stops
-/// updating because one thread panicked would be worse.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Default for Engine {
@@ -305,7 +288,7 @@ impl Engine {
     /// Starts a transaction: changes staged on it publish together on
     /// [`commit`](Transaction::commit), or not at all.
     pub fn transaction(&self) -> Transaction<'_> {
-        Transaction { engine: self, ops: Vec::new(), failed: false, reports: Vec::new() }
+        Transaction::new(self)
     }
 
     /// Adds one record to `source`, replacing the record of the same key
@@ -435,369 +418,13 @@ impl Engine {
     }
 
     /// Waits for a background compaction and takes no more updates: they fail with
-    /// [`EngineErrorKind::Closed`]. Reads go on working.
+    /// [`EngineErrorKind::Closed`](crate::EngineErrorKind::Closed). Reads go on working.
     pub fn close(&self) {
         self.shared.closed.store(true, Ordering::SeqCst);
         let worker = lock(&self.shared.worker).take();
         if let Some(worker) = worker {
             let _ = worker.join();
         }
-    }
-}
-
-/// Changes staged to publish together; see [`Engine::transaction`]. Dropped without a
-/// commit, it publishes nothing. An operation that fails poisons it: its commit then
-/// publishes nothing either.
-///
-/// # Example
-/// ```
-/// use vedette_core::{Engine, EngineErrorKind, Kind, Meta};
-///
-/// let engine = Engine::new();
-/// let mut tx = engine.transaction();
-/// tx.add("feed", "evil.example", None, Meta::default())?;
-/// assert!(tx.add("feed", "999.1.1.1", Some(Kind::Ipv4), Meta::default()).is_err());
-/// assert_eq!(tx.commit().unwrap_err().kind(), EngineErrorKind::Aborted);
-/// assert!(engine.is_empty());
-/// # Ok::<(), vedette_core::EngineError>(())
-/// ```
-pub struct Transaction<'e> {
-    engine: &'e Engine,
-    ops: Vec<Op>,
-    failed: bool,
-    reports: Vec<LoadReport>,
-}
-
-enum Op {
-    Put { source: String, batch: Batch },
-    RemoveRef { source: String, reference: String },
-    RemoveValue { source: String, kind: Kind, value: String, ip: Option<IpRange> },
-}
-
-impl Transaction<'_> {
-    fn check<T, E: Into<EngineError>>(&mut self, result: Result<T, E>) -> Result<T, EngineError> {
-        result.map_err(|e| {
-            self.failed = true;
-            e.into()
-        })
-    }
-
-    /// Stages [`Engine::add`].
-    ///
-    /// # Errors
-    /// When `value` is not a valid indicator of `kind`; the transaction is poisoned.
-    pub fn add(
-        &mut self,
-        source: &str,
-        value: &str,
-        kind: Option<Kind>,
-        meta: Meta,
-    ) -> Result<&mut Self, EngineError> {
-        let mut builder = IndexBuilder::new();
-        let added = builder.add(value, kind, meta).map(drop);
-        self.check(added)?;
-        let records = records_of(&builder, source);
-        let batch = Batch { records, ..Batch::default() };
-        self.ops.push(Op::Put { source: source.to_string(), batch });
-        Ok(self)
-    }
-
-    /// Stages [`Engine::remove_ref`].
-    pub fn remove_ref(&mut self, source: &str, reference: &str) -> &mut Self {
-        self.ops.push(Op::RemoveRef { source: source.to_string(), reference: reference.to_string() });
-        self
-    }
-
-    /// Stages [`Engine::remove_value`].
-    ///
-    /// # Errors
-    /// When `value` is not a valid indicator of `kind`; the transaction is poisoned.
-    pub fn remove_value(
-        &mut self,
-        source: &str,
-        value: &str,
-        kind: Option<Kind>,
-    ) -> Result<&mut Self, EngineError> {
-        let n = self.check(normalize::normalize(value, kind, false))?;
-        self.ops.push(Op::RemoveValue { source: source.to_string(), kind: n.kind, value: n.value, ip: n.ip });
-        Ok(self)
-    }
-
-    /// Stages [`Engine::load`]: the feed is parsed now, before any lock is taken.
-    ///
-    /// # Errors
-    /// As [`Engine::load`]; the transaction is poisoned.
-    pub fn load(
-        &mut self,
-        source: &str,
-        data: &[u8],
-        options: &LoadOptions,
-        sync: bool,
-    ) -> Result<&mut Self, EngineError> {
-        let mut builder = IndexBuilder::new();
-        let mut notices = Vec::new();
-        let loaded = builder.load_noting(data, options, &mut |notice| notices.push(owned(notice)));
-        if let Err(err) = &loaded {
-            self.engine.shared.note_error(source, &err.to_string());
-        }
-        let report = self.check(loaded)?;
-        let records = records_of(&builder, source);
-        self.ops.push(Op::Put { source: source.to_string(), batch: Batch { records, notices, sync } });
-        self.reports.push(report);
-        Ok(self)
-    }
-
-    /// Applies every staged change and publishes them as one new snapshot (none when no
-    /// record changed).
-    ///
-    /// # Errors
-    /// When an operation failed ([`EngineErrorKind::Aborted`]), the engine is closed,
-    /// or the records exceed a limit of the index; nothing is published then.
-    pub fn commit(self) -> Result<Update, EngineError> {
-        if self.failed {
-            let message = "the transaction has a failed operation: nothing was published";
-            return Err(EngineError::new(EngineErrorKind::Aborted, message));
-        }
-        let shared = &self.engine.shared;
-        if shared.closed.load(Ordering::SeqCst) {
-            return Err(EngineError::new(EngineErrorKind::Closed, "the engine is closed"));
-        }
-        let mut update = {
-            let mut state = lock(&shared.state);
-            let mut journal = Journal::default();
-            for op in self.ops {
-                state.apply(&mut journal, op);
-            }
-            let touched = journal.sources.clone();
-            let now = crate::now();
-            match shared.publish(&mut state, journal) {
-                Ok(update) => {
-                    for &source in &touched {
-                        state.sources[source as usize].last_success = Some(now);
-                    }
-                    update
-                }
-                Err(err) => {
-                    for &source in &touched {
-                        let error = SourceError { at: now, message: err.to_string() };
-                        state.sources[source as usize].last_error = Some(error);
-                    }
-                    return Err(err.into());
-                }
-            }
-        };
-        update.reports = self.reports;
-        shared.maybe_compact_in_background();
-        Ok(update)
-    }
-}
-
-impl State {
-    fn apply(&mut self, journal: &mut Journal, op: Op) {
-        match op {
-            Op::Put { source, batch } => {
-                let id = self.source_id(&source);
-                self.put(journal, id, batch);
-            }
-            Op::RemoveRef { source, reference } => {
-                let id = self.source_id(&source);
-                self.remove_ref(journal, id, &reference);
-            }
-            Op::RemoveValue { source, kind, value, ip } => {
-                let id = self.source_id(&source);
-                self.remove_value(journal, id, kind, &value, ip);
-            }
-        }
-    }
-}
-
-/// The records a builder collected, as `source`'s.
-fn records_of(builder: &IndexBuilder, source: &str) -> Vec<Record> {
-    let stamp = (!source.is_empty()).then(|| source.to_string());
-    (builder.records())
-        .map(|(entry, meta)| Record {
-            kind: entry.kind,
-            value: entry.value.into(),
-            ip: entry.ip,
-            meta: Meta { source: stamp.clone(), ..meta.clone() },
-        })
-        .collect()
-}
-
-fn owned(notice: Notice<'_>) -> OwnedNotice {
-    match notice {
-        Notice::Version { reference, modified } => {
-            OwnedNotice::Version { reference: reference.into(), modified }
-        }
-        Notice::Revoked { reference } => OwnedNotice::Revoked { reference: reference.into() },
-        Notice::Deleted { reference } => OwnedNotice::Deleted { reference: reference.into() },
-    }
-}
-
-/// The delta index of the live slots.
-fn build_delta(state: &State) -> Result<Arc<Index>, BuildError> {
-    index_of(state.slots.iter().filter_map(|s| s.as_deref()))
-}
-
-fn index_of<'a>(records: impl Iterator<Item = &'a Record>) -> Result<Arc<Index>, BuildError> {
-    injected_failure()?;
-    let mut entries = DistinctEntries::default();
-    let (mut pairs, mut metas) = (Vec::new(), Vec::new());
-    for record in records {
-        let entry = entries.intern(record.kind, &record.value, record.ip);
-        pairs.push((entry, metas.len() as u32));
-        metas.push(record.meta.clone());
-    }
-    pairs.sort_by_key(|&(entry, _)| entry);
-    Ok(Arc::new(Index::from_parts(entries.into_entries(), pairs, metas)?))
-}
-
-#[cfg(test)]
-thread_local! {
-    /// Makes the next index build of this thread fail: no real limit is small enough to
-    /// reach in a test, and a failed publish must leave everything as it was.
-    static FAIL_NEXT_BUILD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// The failure a test asked for, if any.
-fn injected_failure() -> Result<(), BuildError> {
-    #[cfg(test)]
-    if FAIL_NEXT_BUILD.with(|fail| fail.replace(false)) {
-        return Err(BuildError::too_many("the index builds a test allows", 1, 0));
-    }
-    Ok(())
-}
-
-/// The snapshot of `state` at its version, with `delta` beside its base.
-fn snapshot_of(state: &mut State, delta: Arc<Index>) -> Snapshot {
-    let counters = state.sightings.as_mut().map(|s| s.layers(&state.base, &delta));
-    Snapshot::new(state.version, Arc::clone(&state.base), Arc::new(state.dead.clone()), delta, counters)
-}
-
-impl Shared {
-    /// The number of pending changes past which a compaction is due.
-    fn threshold(&self, state: &State) -> usize {
-        let of_base = (state.base.record_count() as f64 * self.options.compact_ratio) as usize;
-        of_base.max(self.options.compact_min)
-    }
-
-    fn pending(state: &State) -> usize {
-        state.live_slots + state.dead.len() as usize
-    }
-
-    /// Publishes the state after `journal`'s changes, or undoes them all.
-    fn publish(&self, state: &mut State, journal: Journal) -> Result<Update, BuildError> {
-        if !journal.changes_records() {
-            let mut update = state.settle(journal);
-            update.version = state.version;
-            return Ok(update);
-        }
-        // A delta as large as the live base costs as much to build as the merge: merge
-        // at once (a first load into an empty engine, most often).
-        let live_base = state.base.record_count() - state.dead.len() as usize;
-        let merge_now = state.compaction.is_none()
-            && Self::pending(state) > self.threshold(state)
-            && state.live_slots >= live_base;
-        let (mut update, delta) = match merge_now {
-            true => {
-                let mark = state.begin_compaction(crate::now());
-                match compact::build(mark) {
-                    Ok(built) => {
-                        // Settled first: the slots it freed are numbered as before the merge.
-                        let update = state.settle(journal);
-                        state.finish_compaction(built);
-                        self.compactions.fetch_add(1, Ordering::Relaxed);
-                        (update, Arc::new(Index::empty()))
-                    }
-                    Err(err) => {
-                        state.abandon_compaction();
-                        state.rollback(journal);
-                        return Err(err);
-                    }
-                }
-            }
-            false => match build_delta(state) {
-                Ok(delta) => (state.settle(journal), delta),
-                Err(err) => {
-                    state.rollback(journal);
-                    return Err(err);
-                }
-            },
-        };
-        state.version += 1;
-        let snapshot = snapshot_of(state, delta);
-        update.version = snapshot.version();
-        self.current.store(Arc::new(snapshot));
-        Ok(update)
-    }
-
-    fn note_error(&self, source: &str, message: &str) {
-        let mut state = lock(&self.state);
-        let id = state.source_id(source);
-        state.sources[id as usize].last_error =
-            Some(SourceError { at: crate::now(), message: message.to_string() });
-    }
-
-    /// Starts a background compaction when one is due and none runs.
-    fn maybe_compact_in_background(self: &Arc<Self>) {
-        if !self.options.background_compaction || self.closed.load(Ordering::SeqCst) {
-            return;
-        }
-        {
-            let state = lock(&self.state);
-            if state.compaction.is_some() || Self::pending(&state) <= self.threshold(&state) {
-                return;
-            }
-        }
-        let mut worker = lock(&self.worker);
-        if worker.as_ref().is_some_and(|w| !w.is_finished()) {
-            return;
-        }
-        if let Some(done) = worker.take() {
-            let _ = done.join();
-        }
-        let shared = Arc::clone(self);
-        let spawned = std::thread::Builder::new().name("vedette-compact".into()).spawn(move || {
-            let _ = shared.compact();
-        });
-        *worker = spawned.ok();
-    }
-
-    /// One compaction; see [`Engine::compact`].
-    fn compact(&self) -> Result<(), BuildError> {
-        let _one = lock(&self.compacting);
-        let mark = lock(&self.state).begin_compaction(crate::now());
-        let built = compact::build(mark);
-        self.finish_compaction(built)
-    }
-
-    /// Installs what a compaction built, replaying what writers did meanwhile.
-    fn finish_compaction(&self, built: Result<compact::Built, BuildError>) -> Result<(), BuildError> {
-        let mut state = lock(&self.state);
-        let built = match built {
-            Ok(built) => built,
-            Err(err) => {
-                state.abandon_compaction();
-                *lock(&self.last_compaction_error) = Some(err.to_string());
-                return Err(err);
-            }
-        };
-        // The delta that stays is built before anything changes, so that a failure
-        // leaves the state as it was.
-        let delta = match index_of(state.slots_since_compaction()) {
-            Ok(delta) => delta,
-            Err(err) => {
-                state.abandon_compaction();
-                *lock(&self.last_compaction_error) = Some(err.to_string());
-                return Err(err);
-            }
-        };
-        state.finish_compaction(built);
-        state.version += 1;
-        let snapshot = snapshot_of(&mut state, delta);
-        self.current.store(Arc::new(snapshot));
-        self.compactions.fetch_add(1, Ordering::Relaxed);
-        Ok(())
     }
 }
 

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 use super::*;
+use crate::error::{BuildError, EngineErrorKind};
+use crate::IndexBuilder;
 use crate::normalize::normalize;
 
 const SOURCES: [&str; 3] = ["s0", "s1", ""];

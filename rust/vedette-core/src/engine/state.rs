@@ -2,142 +2,23 @@
 //! each record lives (the base index, or a delta slot); every change is journaled so that
 //! a transaction that cannot publish is undone.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+mod apply;
+mod keys;
+
 use std::sync::Arc;
 
 use hashbrown::HashTable;
 use roaring::RoaringBitmap;
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxHashMap;
 
+pub(super) use self::apply::{Batch, OwnedNotice};
+pub(super) use self::keys::{source_name, Loc, Place, Record};
+
+use self::keys::{Group, Key, Locs};
 use super::sightings::Sightings;
 use super::Update;
 use crate::index::Index;
 use crate::indicator::{IndicatorId, Kind, Meta, Timestamp};
-use crate::normalize::IpRange;
-
-/// A record the base does not hold: one of the delta's.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Record {
-    pub kind: Kind,
-    pub value: Box<str>,
-    pub ip: Option<IpRange>,
-    pub meta: Meta,
-}
-
-/// What identifies a record within its source (docs/semantics.md §10.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(super) enum Key<'a> {
-    Ref(&'a str),
-    Value(Kind, &'a str),
-}
-
-impl<'a> Key<'a> {
-    pub(super) fn of(kind: Kind, value: &'a str, meta: &'a Meta) -> Key<'a> {
-        match meta.reference.as_deref() {
-            Some(reference) => Key::Ref(reference),
-            None => Key::Value(kind, value),
-        }
-    }
-
-    pub(super) fn hash(self, source: u32) -> u64 {
-        let mut hasher = FxBuildHasher.build_hasher();
-        source.hash(&mut hasher);
-        Hash::hash(&self, &mut hasher);
-        hasher.finish()
-    }
-}
-
-/// The source name of a record: the empty name stands for records without one.
-pub(super) fn source_name(meta: &Meta) -> &str {
-    meta.source.as_deref().unwrap_or("")
-}
-
-/// Where a record lives: a base record id, or a delta slot (top bit set).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(super) struct Loc(u32);
-
-const DELTA_BIT: u32 = 1 << 31;
-
-pub(super) enum Place {
-    Base(u32),
-    Delta(u32),
-}
-
-impl Loc {
-    const NONE: Loc = Loc(u32::MAX);
-
-    pub(super) fn base(id: u32) -> Loc {
-        debug_assert!(id < DELTA_BIT);
-        Loc(id)
-    }
-
-    pub(super) fn delta(slot: u32) -> Loc {
-        debug_assert!(slot < DELTA_BIT - 1);
-        Loc(slot | DELTA_BIT)
-    }
-
-    pub(super) fn place(self) -> Place {
-        match self.0 & DELTA_BIT {
-            0 => Place::Base(self.0),
-            _ => Place::Delta(self.0 & !DELTA_BIT),
-        }
-    }
-}
-
-/// The locations of one key's records. Nearly every key has one record, so that one is
-/// kept inline: a million keys then cost no allocation each.
-#[derive(Clone, Debug)]
-pub(super) struct Locs {
-    one: Loc,
-    /// All of them, when there are two or more.
-    more: Option<Box<[Loc]>>,
-}
-
-impl Default for Locs {
-    fn default() -> Self {
-        Locs { one: Loc::NONE, more: None }
-    }
-}
-
-impl Locs {
-    fn from_vec(locs: Vec<Loc>) -> Locs {
-        match locs.len() {
-            0 => Locs::default(),
-            1 => Locs { one: locs[0], more: None },
-            _ => Locs { one: Loc::NONE, more: Some(locs.into_boxed_slice()) },
-        }
-    }
-
-    pub(super) fn as_slice(&self) -> &[Loc] {
-        match &self.more {
-            Some(more) => more,
-            None if self.one == Loc::NONE => &[],
-            None => std::slice::from_ref(&self.one),
-        }
-    }
-
-    pub(super) fn is_empty(&self) -> bool {
-        self.as_slice().is_empty()
-    }
-
-    /// Replaces each location with `map`'s answer, dropping those it maps to `None`.
-    pub(super) fn remap(&mut self, mut map: impl FnMut(Loc) -> Option<Loc>) {
-        match &self.more {
-            None if self.one == Loc::NONE => {}
-            None => self.one = map(self.one).unwrap_or(Loc::NONE),
-            Some(more) => *self = Locs::from_vec(more.iter().filter_map(|&loc| map(loc)).collect()),
-        }
-    }
-}
-
-/// The records of one key of one source.
-#[derive(Clone, Debug, Default)]
-pub(super) struct Group {
-    /// Of the key, with the source: what the key table is hashed by.
-    hash: u64,
-    source: u32,
-    pub locs: Locs,
-}
 
 /// The newest version of a STIX id that a source has loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,17 +50,19 @@ pub(super) struct Source {
     pub checkpoint: Option<String>,
 }
 
-/// How to undo one change.
+/// How to undo one change. Small (32 bytes): a first load of a million records
+/// journals two million of them.
 enum Undo {
-    /// A group had this content (no locations: it did not exist).
-    Group(u32, Group),
-    /// A group id was taken from the free list or made.
-    NewGroup(u32),
+    /// A group had these records.
+    Locs(u32, Locs),
+    /// A group was made.
+    Created(u32),
     /// A base record was removed.
     Dead(u32),
     SlotAdded(u32),
     SlotKilled(u32, Arc<Record>),
-    Stix(u32, Box<str>, Option<StixVersion>),
+    /// A source's STIX id had this version (or none).
+    Stix(Box<(u32, Box<str>, Option<StixVersion>)>),
 }
 
 /// The changes of one transaction, to undo them or to settle them.
@@ -212,82 +95,6 @@ impl Journal {
         if !self.sources.contains(&source) {
             self.sources.push(source);
         }
-    }
-}
-
-/// A record as a load or an add gives it, and what the feed says about ids.
-#[derive(Debug, Default)]
-pub(super) struct Batch {
-    pub records: Vec<Record>,
-    pub notices: Vec<OwnedNotice>,
-    /// The source now holds exactly this batch (docs/semantics.md §10.2).
-    pub sync: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum OwnedNotice {
-    Version { reference: Box<str>, modified: Option<Timestamp> },
-    Revoked { reference: Box<str> },
-    Deleted { reference: Box<str> },
-}
-
-/// The keys of a batch and the records of each, the last record of a `(kind, value)`
-/// within a key winning.
-struct Keyed {
-    table: HashTable<usize>,
-    keys: Vec<KeyedRecords>,
-}
-
-struct KeyedRecords {
-    hash: u64,
-    /// The key, when no record names it (a STIX id whose version holds none).
-    reference: Option<Box<str>>,
-    records: Vec<Record>,
-    /// An older version than the source's: mentioned, but its records do not load.
-    stale: bool,
-}
-
-impl KeyedRecords {
-    fn key(&self) -> Key<'_> {
-        match (&self.reference, self.records.first()) {
-            (Some(reference), _) => Key::Ref(reference),
-            (None, Some(r)) => Key::of(r.kind, &r.value, &r.meta),
-            (None, None) => unreachable!("a key without a reference has a record"),
-        }
-    }
-}
-
-impl Keyed {
-    fn new(source: u32, records: Vec<Record>) -> Keyed {
-        let mut keyed = Keyed { table: HashTable::new(), keys: Vec::new() };
-        for record in records {
-            let hash = Key::of(record.kind, &record.value, &record.meta).hash(source);
-            let i = keyed.slot(hash, Key::of(record.kind, &record.value, &record.meta), None);
-            let list = &mut keyed.keys[i].records;
-            match list.iter_mut().find(|r| r.kind == record.kind && r.value == record.value) {
-                Some(same) => *same = record,
-                None => list.push(record),
-            }
-        }
-        keyed
-    }
-
-    /// The position of `key`, added (with `reference` as its name) when absent.
-    fn slot(&mut self, hash: u64, key: Key<'_>, reference: Option<&str>) -> usize {
-        let keys = &self.keys;
-        if let Some(&i) = self.table.find(hash, |&i| keys[i].hash == hash && keys[i].key() == key) {
-            return i;
-        }
-        let i = self.keys.len();
-        let reference = reference.map(Box::from);
-        self.keys.push(KeyedRecords { hash, reference, records: Vec::new(), stale: false });
-        let keys = &self.keys;
-        self.table.insert_unique(hash, i, |&j| keys[j].hash);
-        i
-    }
-
-    fn mentions(&self, hash: u64, key: Key<'_>) -> bool {
-        self.table.find(hash, |&i| self.keys[i].hash == hash && self.keys[i].key() == key).is_some()
     }
 }
 
@@ -392,13 +199,14 @@ impl State {
         };
         let key = self.view(loc).key();
         let hash = key.hash(source);
-        let group = match self.find_group(source, key, hash) {
-            Some(group) => group,
-            None => self.new_group(journal, source, hash),
-        };
-        let mut locs = self.groups[group as usize].locs.as_slice().to_vec();
-        locs.push(loc);
-        self.set_locs(journal, group, locs);
+        match self.find_group(source, key, hash) {
+            Some(group) => {
+                let mut locs = self.groups[group as usize].locs.as_slice().to_vec();
+                locs.push(loc);
+                self.set_locs(journal, group, locs);
+            }
+            None => drop(self.new_group(journal, source, hash, vec![loc])),
+        }
     }
 
     /// The id of source `name`, made when it is new.
@@ -433,27 +241,30 @@ impl State {
         self.keys.find(hash, same).copied()
     }
 
-    fn new_group(&mut self, journal: &mut Journal, source: u32, hash: u64) -> u32 {
+    /// Makes the group of a new key, with records `locs` (not none), journaled.
+    fn new_group(&mut self, journal: &mut Journal, source: u32, hash: u64, locs: Vec<Loc>) -> u32 {
         let id = self.free_groups.pop().unwrap_or_else(|| {
             self.groups.push(Group::default());
             self.groups.len() as u32 - 1
         });
         self.groups[id as usize] = Group { hash, source, locs: Locs::default() };
-        journal.push(Undo::NewGroup(id));
+        self.put_group(id, Group { hash, source, locs: Locs::from_vec(locs) });
+        journal.touch(source);
+        journal.push(Undo::Created(id));
         id
     }
 
     /// Sets the records of group `id`, journaled.
     fn set_locs(&mut self, journal: &mut Journal, id: u32, locs: Vec<Loc>) {
         let group = &self.groups[id as usize];
-        let before = group.clone();
         let new = Group { locs: Locs::from_vec(locs), ..group.clone() };
-        if !before.locs.is_empty() && new.locs.is_empty() {
+        let before = group.locs.clone();
+        if !before.is_empty() && new.locs.is_empty() {
             journal.emptied_groups.push(id);
         }
-        journal.touch(before.source);
+        journal.touch(group.source);
         self.put_group(id, new);
-        journal.push(Undo::Group(id, before));
+        journal.push(Undo::Locs(id, before));
     }
 
     /// Sets group `id` to `group`, keeping the key table, the source's group set and its
@@ -506,15 +317,20 @@ impl State {
 
     fn set_stix(&mut self, journal: &mut Journal, source: u32, id: &str, version: StixVersion) {
         let before = self.sources[source as usize].stix.insert(id.into(), version);
-        journal.push(Undo::Stix(source, id.into(), before));
+        journal.push(Undo::Stix(Box::new((source, id.into(), before))));
     }
 
     /// Undoes every change of `journal`, newest first.
     pub(super) fn rollback(&mut self, journal: Journal) {
         for undo in journal.undo.into_iter().rev() {
             match undo {
-                Undo::Group(id, before) => self.put_group(id, before),
-                Undo::NewGroup(id) => self.free_groups.push(id),
+                Undo::Locs(id, locs) => {
+                    self.put_group(id, Group { locs, ..self.groups[id as usize].clone() })
+                }
+                Undo::Created(id) => {
+                    self.put_group(id, Group { locs: Locs::default(), ..self.groups[id as usize].clone() });
+                    self.free_groups.push(id);
+                }
                 Undo::Dead(id) => {
                     self.dead.remove(id);
                 }
@@ -527,7 +343,8 @@ impl State {
                     self.slots[slot as usize] = Some(record);
                     self.live_slots += 1;
                 }
-                Undo::Stix(source, id, before) => {
+                Undo::Stix(change) => {
+                    let (source, id, before) = *change;
                     let stix = &mut self.sources[source as usize].stix;
                     match before {
                         Some(version) => stix.insert(id, version),
@@ -549,150 +366,6 @@ impl State {
             }
         }
         journal.update
-    }
-
-    /// Puts a batch into `source` (docs/semantics.md §10.2, §10.3).
-    pub(super) fn put(&mut self, journal: &mut Journal, source: u32, batch: Batch) {
-        journal.touch(source);
-        let mut keyed = Keyed::new(source, batch.records);
-        for notice in &batch.notices {
-            let (reference, version) = match notice {
-                OwnedNotice::Version { reference, modified } => (reference, Some(*modified)),
-                OwnedNotice::Revoked { reference } => (reference, None),
-                OwnedNotice::Deleted { reference } => {
-                    let key = Key::Ref(reference);
-                    keyed.slot(key.hash(source), key, Some(reference));
-                    continue;
-                }
-            };
-            let key = Key::Ref(reference);
-            let i = keyed.slot(key.hash(source), key, Some(reference));
-            let stored = self.sources[source as usize].stix.get(&**reference).copied();
-            match (version, stored) {
-                (None, _) => {
-                    // Named by its reference, as it no longer has records to name it.
-                    keyed.keys[i].reference.get_or_insert_with(|| reference.clone());
-                    keyed.keys[i].records.clear();
-                    self.set_stix(journal, source, reference, StixVersion::Revoked);
-                }
-                (Some(_), Some(StixVersion::Revoked)) => keyed.keys[i].stale = true,
-                (Some(modified), Some(StixVersion::Modified(have))) if modified < have => {
-                    keyed.keys[i].stale = true;
-                }
-                (Some(modified), _) => {
-                    self.set_stix(journal, source, reference, StixVersion::Modified(modified))
-                }
-            }
-        }
-        if batch.sync {
-            let groups: Vec<u32> = self.sources[source as usize].groups.iter().collect();
-            for id in groups {
-                let group = &self.groups[id as usize];
-                let key = self.view(group.locs.as_slice()[0]).key();
-                if !keyed.mentions(group.hash, key) {
-                    self.clear_group(journal, id);
-                }
-            }
-        }
-        for entry in keyed.keys {
-            if entry.stale {
-                journal.update.stale += 1;
-                continue;
-            }
-            let key = entry.key();
-            let group = self.find_group(source, key, entry.hash);
-            self.replace(journal, source, entry.hash, group, entry.records);
-        }
-    }
-
-    /// Gives a key exactly `records`: those already there with the same metadata stay
-    /// where they are, the others go, the new ones join the delta.
-    fn replace(
-        &mut self,
-        journal: &mut Journal,
-        source: u32,
-        hash: u64,
-        group: Option<u32>,
-        records: Vec<Record>,
-    ) {
-        let mut fresh: Vec<Option<Record>> = records.into_iter().map(Some).collect();
-        let old: Vec<Loc> = group.map_or(Vec::new(), |g| self.groups[g as usize].locs.as_slice().to_vec());
-        let mut keep = Vec::with_capacity(fresh.len());
-        for &loc in &old {
-            let view = self.view(loc);
-            match fresh.iter().position(|r| r.as_ref().is_some_and(|r| view.is(r))) {
-                Some(i) => {
-                    fresh[i] = None;
-                    keep.push(loc);
-                    journal.update.unchanged += 1;
-                }
-                None => self.kill(journal, loc),
-            }
-        }
-        let unchanged = keep.len() == old.len() && fresh.iter().all(Option::is_none);
-        for record in fresh.into_iter().flatten() {
-            keep.push(self.add_slot(journal, record));
-            journal.update.added += 1;
-        }
-        if unchanged {
-            return;
-        }
-        let group = match group {
-            Some(group) => group,
-            None => self.new_group(journal, source, hash),
-        };
-        self.set_locs(journal, group, keep);
-    }
-
-    fn clear_group(&mut self, journal: &mut Journal, id: u32) {
-        for loc in self.groups[id as usize].locs.as_slice().to_vec() {
-            self.kill(journal, loc);
-        }
-        self.set_locs(journal, id, Vec::new());
-    }
-
-    /// Removes the records of `source` with ref `reference`.
-    pub(super) fn remove_ref(&mut self, journal: &mut Journal, source: u32, reference: &str) {
-        journal.touch(source);
-        let key = Key::Ref(reference);
-        if let Some(group) = self.find_group(source, key, key.hash(source)) {
-            self.clear_group(journal, group);
-        }
-    }
-
-    /// Removes the records of `source` with the canonical `(kind, value)`, whatever
-    /// their ref.
-    pub(super) fn remove_value(
-        &mut self,
-        journal: &mut Journal,
-        source: u32,
-        kind: Kind,
-        value: &str,
-        ip: Option<IpRange>,
-    ) {
-        journal.touch(source);
-        let name = self.sources[source as usize].name.as_str();
-        let mut found = Vec::new();
-        if let Some(entry) = self.base.entry_of(kind, value, ip) {
-            let live = self.base.records_of(entry).filter(|&id| !self.dead.contains(id));
-            found.extend(live.map(Loc::base).filter(|&loc| source_name(self.view(loc).meta) == name));
-        }
-        // The delta is small: a scan is cheaper than keeping it indexed by value.
-        for (slot, record) in self.slots.iter().enumerate() {
-            if let Some(r) = record.as_deref() {
-                if r.kind == kind && *r.value == *value && source_name(&r.meta) == name {
-                    found.push(Loc::delta(slot as u32));
-                }
-            }
-        }
-        for loc in found {
-            let key = self.view(loc).key();
-            let group = self.find_group(source, key, key.hash(source)).expect("a live record has a group");
-            let locs =
-                self.groups[group as usize].locs.as_slice().iter().copied().filter(|&l| l != loc).collect();
-            self.kill(journal, loc);
-            self.set_locs(journal, group, locs);
-        }
     }
 
     /// Checks what the rest of the state relies on: every live record is in exactly one

@@ -1,6 +1,7 @@
 //! The engine's rules (docs/semantics.md §10), one table row per case.
 
 use super::*;
+use crate::error::EngineErrorKind;
 use crate::feed::Format;
 use crate::indicator::parse_timestamp;
 
