@@ -159,6 +159,11 @@ pub(super) fn open(dir: &Path) -> Result<Loaded, EngineError> {
     }
     let sources = root["sources"].as_array().ok_or_else(|| bad("no sources"))?;
     let sources = sources.iter().map(read_source).collect::<Result<Vec<_>, _>>().map_err(bad)?;
+    let mut names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|w| w[0] == w[1]) {
+        return Err(bad("a source is named twice"));
+    }
     let delta = (0..delta.record_count() as u32)
         .map(|id| {
             let record = delta.indicator(IndicatorId(id));

@@ -8,8 +8,8 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::error::{BuildError, EngineErrorKind};
-use crate::IndexBuilder;
 use crate::normalize::normalize;
+use crate::IndexBuilder;
 
 const SOURCES: [&str; 3] = ["s0", "s1", ""];
 const VALUES: [&str; 9] = [

@@ -152,7 +152,8 @@ impl Shared {
             }
         }
         let mut worker = lock(&self.worker);
-        if worker.as_ref().is_some_and(|w| !w.is_finished()) {
+        // Checked again under the lock `close` takes: no compaction starts after it.
+        if self.closed.load(Ordering::SeqCst) || worker.as_ref().is_some_and(|w| !w.is_finished()) {
             return;
         }
         if let Some(done) = worker.take() {

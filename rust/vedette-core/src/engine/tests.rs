@@ -447,6 +447,11 @@ fn open_refuses_what_save_does_not_write() {
         ("open030", r#""removed":[]"#, r#""removed":[0]"#),
         ("open040", r#""sources":[]"#, r#""sources":[{"name":1}]"#),
         ("open050", r#""version":0"#, r#""version":-1"#),
+        (
+            "open060",
+            r#""sources":[]"#,
+            r#""sources":[{"name":"a","stix":{},"last_success":null,"last_error":null,"checkpoint":null},{"name":"a","stix":{},"last_success":null,"last_error":null,"checkpoint":null}]"#,
+        ),
     ];
     for &(id, from, to) in rows {
         assert!(state.contains(from), "{id}: {state}");
