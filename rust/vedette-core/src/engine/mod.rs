@@ -19,10 +19,12 @@ mod sightings;
 mod snapshot;
 mod state;
 mod transaction;
+mod worker;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
@@ -36,6 +38,7 @@ use self::shared::FAIL_NEXT_BUILD;
 use self::shared::{build_delta, lock, snapshot_of, Shared};
 use self::sightings::Sightings;
 use self::state::State;
+use self::worker::Worker;
 use crate::build::{LoadOptions, LoadReport};
 use crate::error::{EngineError, IndicatorError};
 use crate::flow::FlowHits;
@@ -55,9 +58,13 @@ pub struct EngineOptions {
     pub compact_ratio: f64,
     /// Never compact for fewer pending changes than this.
     pub compact_min: usize,
-    /// Compact on a background thread when the threshold is passed; otherwise only
-    /// [`Engine::compact`] does.
+    /// Compact on a background thread when the threshold is passed, or when updates
+    /// pause for `compact_idle`; otherwise only [`Engine::compact`] does.
     pub background_compaction: bool,
+    /// After a pause of this long in updates, compact whatever is pending: the delta
+    /// costs readers a second pass over the text, and the merge a fraction of a second
+    /// per million records.
+    pub compact_idle: Duration,
 }
 
 impl Default for EngineOptions {
@@ -69,6 +76,7 @@ impl Default for EngineOptions {
             compact_ratio: 1.0 / 64.0,
             compact_min: 4096,
             background_compaction: true,
+            compact_idle: Duration::from_secs(1),
         }
     }
 }
@@ -145,6 +153,13 @@ pub struct Engine {
     shared: Arc<Shared>,
 }
 
+impl Drop for Engine {
+    /// Stops the background compactor, without waiting for a compaction it runs.
+    fn drop(&mut self) {
+        drop(self.shared.worker.stop());
+    }
+}
+
 impl Default for Engine {
     fn default() -> Self {
         Engine::new()
@@ -210,7 +225,7 @@ impl Engine {
             state: Mutex::new(state),
             options,
             compacting: Mutex::new(()),
-            worker: Mutex::new(None),
+            worker: Worker::default(),
             closed: AtomicBool::new(false),
             compactions: AtomicU64::new(0),
             last_compaction_error: Mutex::new(None),
@@ -335,7 +350,7 @@ impl Engine {
     /// return; the report is in [`Update::reports`].
     ///
     /// # Errors
-    /// As [`IndexBuilder::load`]; the error is also kept in [`status`](Self::status).
+    /// As [`IndexBuilder::load`](crate::IndexBuilder::load); the error is also kept in [`status`](Self::status).
     pub fn load(
         &self,
         source: &str,
@@ -421,8 +436,7 @@ impl Engine {
     /// [`EngineErrorKind::Closed`](crate::EngineErrorKind::Closed). Reads go on working.
     pub fn close(&self) {
         self.shared.closed.store(true, Ordering::SeqCst);
-        let worker = lock(&self.shared.worker).take();
-        if let Some(worker) = worker {
+        if let Some(worker) = self.shared.worker.stop() {
             let _ = worker.join();
         }
     }

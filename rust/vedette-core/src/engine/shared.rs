@@ -3,12 +3,12 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 
 use arc_swap::ArcSwap;
 
 use super::compact;
 use super::state::{Journal, Record, SourceError, State};
+use super::worker::Worker;
 use super::{EngineOptions, Snapshot, Update};
 use crate::entries::DistinctEntries;
 use crate::error::BuildError;
@@ -20,7 +20,7 @@ pub(super) struct Shared {
     pub(super) options: EngineOptions,
     /// Held for the whole of a compaction, so that only one runs.
     pub(super) compacting: Mutex<()>,
-    pub(super) worker: Mutex<Option<JoinHandle<()>>>,
+    pub(super) worker: Worker,
     pub(super) closed: AtomicBool,
     pub(super) compactions: AtomicU64,
     pub(super) last_compaction_error: Mutex<Option<String>>,
@@ -138,32 +138,6 @@ impl Shared {
         let id = state.source_id(source);
         state.sources[id as usize].last_error =
             Some(SourceError { at: crate::now(), message: message.to_string() });
-    }
-
-    /// Starts a background compaction when one is due and none runs.
-    pub(super) fn maybe_compact_in_background(self: &Arc<Self>) {
-        if !self.options.background_compaction || self.closed.load(Ordering::SeqCst) {
-            return;
-        }
-        {
-            let state = lock(&self.state);
-            if state.compaction.is_some() || Self::pending(&state) <= self.threshold(&state) {
-                return;
-            }
-        }
-        let mut worker = lock(&self.worker);
-        // Checked again under the lock `close` takes: no compaction starts after it.
-        if self.closed.load(Ordering::SeqCst) || worker.as_ref().is_some_and(|w| !w.is_finished()) {
-            return;
-        }
-        if let Some(done) = worker.take() {
-            let _ = done.join();
-        }
-        let shared = Arc::clone(self);
-        let spawned = std::thread::Builder::new().name("vedette-compact".into()).spawn(move || {
-            let _ = shared.compact();
-        });
-        *worker = spawned.ok();
     }
 
     /// One compaction; see [`Engine::compact`].

@@ -474,3 +474,23 @@ fn engine_is_send_and_sync() {
     check::<Engine>();
     check::<Snapshot>();
 }
+
+#[test]
+fn a_pause_in_updates_compacts_what_is_pending() {
+    let options =
+        EngineOptions { compact_idle: std::time::Duration::from_millis(50), ..EngineOptions::default() };
+    let engine = Engine::with_options(options);
+    engine.add("s1", "a.example", None, Meta::default()).unwrap();
+    engine.add("s1", "b.example", None, Meta::default()).unwrap();
+    engine.remove_value("s1", "a.example", None).unwrap();
+    assert_eq!(engine.status().delta_records, 1, "far below the threshold");
+    let start = std::time::Instant::now();
+    while engine.status().compactions == 0 && start.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let status = engine.status();
+    assert_eq!((status.compactions, status.delta_records, status.removed_records), (1, 0, 0));
+    assert_eq!(records(&engine.snapshot()), ["s1|-|b.example|-"]);
+    assert!(engine.snapshot().find(b"b.example", 0).len() == 1);
+    engine.close();
+}

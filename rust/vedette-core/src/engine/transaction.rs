@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 
 use super::shared::lock;
 use super::state::{Batch, Journal, OwnedNotice, Record, SourceError, State};
+use super::worker::Worker;
 use super::{Engine, Update};
 use crate::build::{IndexBuilder, LoadOptions, LoadReport};
 use crate::error::{EngineError, EngineErrorKind};
@@ -133,8 +134,9 @@ impl<'e> Transaction<'e> {
         if shared.closed.load(Ordering::SeqCst) {
             return Err(EngineError::new(EngineErrorKind::Closed, "the engine is closed"));
         }
-        let mut update = {
+        let (mut update, published) = {
             let mut state = lock(&shared.state);
+            let before = state.version;
             let mut journal = Journal::default();
             for op in self.ops {
                 state.apply(&mut journal, op);
@@ -146,7 +148,8 @@ impl<'e> Transaction<'e> {
                     for &source in &touched {
                         state.sources[source as usize].last_success = Some(now);
                     }
-                    update
+                    let published = state.version != before;
+                    (update, published)
                 }
                 Err(err) => {
                     for &source in &touched {
@@ -158,7 +161,9 @@ impl<'e> Transaction<'e> {
             }
         };
         update.reports = self.reports;
-        shared.maybe_compact_in_background();
+        if published {
+            Worker::published(shared);
+        }
         Ok(update)
     }
 }
