@@ -88,7 +88,8 @@ pub(super) fn merge(
         }
         records.push((entry_of_base[entry as usize], meta_of_base[slot as usize], id));
     }
-    let mut new_entries: FxHashMap<(Kind, &str), u32> = FxHashMap::default();
+    let mut new_entries: FxHashMap<(Kind, &str), u32> =
+        FxHashMap::with_capacity_and_hasher(extra.len(), Default::default());
     // A record with the metadata of the one before shares its copy, as in the builder:
     // a feed's records mostly say the same thing one after another.
     let mut last_meta: Option<u32> = None;

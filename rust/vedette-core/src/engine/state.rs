@@ -267,6 +267,13 @@ impl State {
         journal.push(Undo::Locs(id, before));
     }
 
+    /// Makes room for `n` more keys at once, rather than growing the table in steps
+    /// through a large load.
+    fn reserve_keys(&mut self, n: usize) {
+        let groups = &self.groups;
+        self.keys.reserve(n, |&g| groups[g as usize].hash);
+    }
+
     /// Sets group `id` to `group`, keeping the key table, the source's group set and its
     /// record count in step: a group is in the table while it has records.
     fn put_group(&mut self, id: u32, group: Group) {

@@ -52,7 +52,8 @@ impl KeyedRecords {
 
 impl Keyed {
     fn new(source: u32, records: Vec<Record>) -> Keyed {
-        let mut keyed = Keyed { table: HashTable::new(), keys: Vec::new() };
+        let n = records.len();
+        let mut keyed = Keyed { table: HashTable::with_capacity(n), keys: Vec::with_capacity(n) };
         for record in records {
             let hash = Key::of(record.kind, &record.value, &record.meta).hash(source);
             let i = keyed.slot(hash, Key::of(record.kind, &record.value, &record.meta), None);
@@ -89,6 +90,9 @@ impl State {
     pub(in crate::engine) fn put(&mut self, journal: &mut Journal, source: u32, batch: Batch) {
         journal.touch(source);
         let mut keyed = Keyed::new(source, batch.records);
+        // As many new keys as the source grows by, at a guess: all of a first load's.
+        let held = self.sources[source as usize].groups.len() as usize;
+        self.reserve_keys(keyed.keys.len().saturating_sub(held));
         for notice in &batch.notices {
             let (reference, version) = match notice {
                 OwnedNotice::Version { reference, modified } => (reference, Some(*modified)),
