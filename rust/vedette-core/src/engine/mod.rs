@@ -6,8 +6,12 @@
 //! rebuilds only the delta, in time proportional to it, and swaps the new snapshot in
 //! with one atomic store (`arc-swap`): a reader holds the old one or the new one, never
 //! a mix, and never blocks. When the delta and tombstones grow past a fraction of the
-//! base, a compaction merges them into a new base on a background thread (or on
-//! [`Engine::compact`]), and writers go on meanwhile.
+//! base, or once updates pause, a compaction merges them into a new base on a background
+//! thread (or on [`Engine::compact`]), and writers go on meanwhile.
+//!
+//! The price of a non-empty delta is a second pass over each text: until a compaction,
+//! a reader scans the base and the delta one after the other. With the delta and the
+//! tombstones empty, a snapshot's `find` is the base index's `find` itself.
 //!
 //! Writers take one lock, for the time it takes to apply their changes and build the
 //! delta: feeds are parsed before it, compactions mostly outside it.
@@ -87,7 +91,9 @@ impl Default for EngineOptions {
 pub struct Update {
     /// The version readers see after it: unchanged when no record changed.
     pub version: u64,
+    /// Records added (a replaced record counts as one removed and one added).
     pub added: usize,
+    /// Records removed.
     pub removed: usize,
     /// Records given again exactly as they were: nothing to publish for them.
     pub unchanged: usize,
