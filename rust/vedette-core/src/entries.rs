@@ -154,6 +154,10 @@ impl DistinctEntries {
     pub(crate) fn entries(&self) -> &Entries {
         &self.entries
     }
+
+    pub(crate) fn into_entries(self) -> Entries {
+        self.entries
+    }
 }
 
 fn kind_value_hash(kind: Kind, value: &[u8]) -> u64 {

@@ -260,3 +260,113 @@ impl fmt::Display for ScanError {
 }
 
 impl std::error::Error for ScanError {}
+
+/// Why an engine update, save or open failed. The snapshot readers see is unchanged.
+///
+/// The error of the phase that failed (an [`IndicatorError`], [`FeedError`],
+/// [`BuildError`], [`DeserializeError`] or I/O error) is its
+/// [`source`](std::error::Error::source), for callers that map it on.
+#[derive(Debug)]
+pub struct EngineError {
+    kind: EngineErrorKind,
+    message: String,
+    cause: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// What went wrong, for callers that sort errors (`category()` names it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EngineErrorKind {
+    /// A value is not a valid indicator.
+    Indicator,
+    /// A feed cannot be loaded (a bad record in a strict load, corrupt compression).
+    Feed,
+    /// The records exceed a limit of the index.
+    Build,
+    /// A file of a state directory cannot be read or written.
+    Io,
+    /// A state directory holds something `save` did not write.
+    State,
+    /// A transaction had a failed operation, so its commit published nothing.
+    Aborted,
+    /// The engine is closed: it takes no more updates.
+    Closed,
+}
+
+impl EngineError {
+    pub(crate) fn new(kind: EngineErrorKind, message: impl Into<String>) -> Self {
+        EngineError { kind, message: message.into(), cause: None }
+    }
+
+    fn wrap(kind: EngineErrorKind, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        EngineError { kind, message: cause.to_string(), cause: Some(Box::new(cause)) }
+    }
+
+    /// A file `path` could not be read or written.
+    pub(crate) fn io(path: &std::path::Path, err: std::io::Error) -> Self {
+        EngineError {
+            message: format!("{}: {err}", path.display()),
+            ..EngineError::wrap(EngineErrorKind::Io, err)
+        }
+    }
+
+    /// A state directory's file `path` is not what `save` writes.
+    pub(crate) fn state(path: &std::path::Path, why: impl fmt::Display) -> Self {
+        EngineError::new(EngineErrorKind::State, format!("{}: {why}", path.display()))
+    }
+
+    /// An index file of a state directory does not load.
+    pub(crate) fn index_file(path: &std::path::Path, err: DeserializeError) -> Self {
+        EngineError {
+            message: format!("{}: {err}", path.display()),
+            ..EngineError::wrap(EngineErrorKind::State, err)
+        }
+    }
+
+    pub fn kind(&self) -> EngineErrorKind {
+        self.kind
+    }
+
+    /// `indicator`, `feed`, `build`, `io`, `state`, `aborted` or `closed`.
+    pub fn category(&self) -> &'static str {
+        match self.kind {
+            EngineErrorKind::Indicator => "indicator",
+            EngineErrorKind::Feed => "feed",
+            EngineErrorKind::Build => "build",
+            EngineErrorKind::Io => "io",
+            EngineErrorKind::State => "state",
+            EngineErrorKind::Aborted => "aborted",
+            EngineErrorKind::Closed => "closed",
+        }
+    }
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for EngineError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<IndicatorError> for EngineError {
+    fn from(err: IndicatorError) -> Self {
+        EngineError::wrap(EngineErrorKind::Indicator, err)
+    }
+}
+
+impl From<FeedError> for EngineError {
+    fn from(err: FeedError) -> Self {
+        EngineError::wrap(EngineErrorKind::Feed, err)
+    }
+}
+
+impl From<BuildError> for EngineError {
+    fn from(err: BuildError) -> Self {
+        EngineError::wrap(EngineErrorKind::Build, err)
+    }
+}

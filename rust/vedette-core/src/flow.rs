@@ -45,7 +45,8 @@ impl Index {
         }
     }
 
-    fn ip_entries(&self, addr: u128) -> &[u32] {
+    /// The entries that cover the IPv6 address `addr` (an IPv4-mapped one as IPv4).
+    pub(crate) fn ip_entries(&self, addr: u128) -> &[u32] {
         match crate::normalize::ipv4_mapped(addr) {
             Some(v4) => self.tables.ipv4.covering(v4),
             None => self.tables.ipv6.covering(addr),

@@ -69,6 +69,12 @@ impl Index {
         Ok(builder.build().expect("a small index is within every limit"))
     }
 
+    /// The index of no indicators.
+    pub(crate) fn empty() -> Index {
+        Index::from_parts(Entries::default(), Vec::new(), Vec::new())
+            .expect("no indicators are within every limit")
+    }
+
     /// Assembles an index from canonical entries and records sorted by entry, every entry
     /// having at least one record. A record is its entry and the index of its metadata in
     /// `metas`.
@@ -135,6 +141,52 @@ impl Index {
     #[inline]
     fn meta(&self, id: u32) -> &Meta {
         &self.metas[self.record_meta[id as usize] as usize]
+    }
+
+    /// The position of record `id`'s metadata among the distinct metadata of the index:
+    /// records that share one copy have the same.
+    #[inline]
+    pub(crate) fn meta_slot(&self, id: u32) -> u32 {
+        self.record_meta[id as usize]
+    }
+
+    /// The distinct metadata of the records, by [`meta_slot`](Self::meta_slot).
+    pub(crate) fn metas(&self) -> &[Meta] {
+        &self.metas
+    }
+
+    /// Whether record `id` is in force at `at`.
+    #[inline]
+    pub(crate) fn record_valid_at(&self, id: u32, at: Timestamp) -> bool {
+        self.meta(id).is_valid_at(at)
+    }
+
+    /// The ids of the records of `entry`.
+    #[inline]
+    pub(crate) fn records_of(&self, entry: u32) -> std::ops::Range<u32> {
+        self.record_starts[entry as usize]..self.record_starts[entry as usize + 1]
+    }
+
+    /// The entry of the canonical `(kind, value)`, if the index has it. `ip` is the range
+    /// of an IP value.
+    pub(crate) fn entry_of(&self, kind: Kind, value: &str, ip: Option<IpRange>) -> Option<u32> {
+        let (t, all) = (&self.tables, &self.entries);
+        let entry = match kind {
+            Kind::Domain => t.names.get(all, value.as_bytes()).map(|slot| slot.domain),
+            Kind::Hostname => t.names.get(all, value.as_bytes()).map(|slot| slot.hostname),
+            Kind::Ipv4 | Kind::Ipv6 => {
+                let covering = match ip? {
+                    IpRange::V4 { first, .. } => t.ipv4.covering(first),
+                    IpRange::V6 { first, .. } => t.ipv6.covering(first),
+                };
+                covering.iter().copied().find(|&e| all.kind(e) == kind && all.value(e) == value)
+            }
+            Kind::Url => t.urls.get(all, value),
+            Kind::Email => t.emails.get(all, value.as_bytes()).copied(),
+            Kind::String => t.string_values.get(all, value.as_bytes()).copied(),
+            _ => t.hashes.get(all, value.as_bytes()).copied(),
+        }?;
+        (entry != NO_ENTRY && all.kind(entry) == kind).then_some(entry)
     }
 
     /// The record with id `id`.

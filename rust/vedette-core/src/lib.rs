@@ -3,6 +3,7 @@
 //! matches text, single observed values and columns of flow addresses against it.
 
 mod build;
+pub mod engine;
 mod entries;
 mod error;
 pub mod feed;
@@ -18,7 +19,13 @@ mod wire;
 mod zeek_tsv;
 
 pub use build::{Allowlist, IndexBuilder, LoadOptions, LoadReport};
-pub use error::{BuildError, DeserializeError, FeedError, IndicatorError, ScanError, ScanErrorKind};
+pub use engine::{
+    Engine, EngineOptions, EngineStatus, Sighting, Snapshot, SourceError, SourceStatus, Transaction, Update,
+};
+pub use error::{
+    BuildError, DeserializeError, EngineError, EngineErrorKind, FeedError, IndicatorError, ScanError,
+    ScanErrorKind,
+};
 pub use flow::FlowHits;
 pub use index::{Index, Stats};
 pub use indicator::{now, parse_timestamp, Indicator, IndicatorId, Kind, Meta, Timestamp, Tlp, UnknownKind};

@@ -15,9 +15,9 @@ use rustc_hash::FxHashSet;
 
 pub use allow::Allowlist;
 
-use crate::entries::{DistinctEntries, Entries};
+use crate::entries::{DistinctEntries, Entries, Entry};
 use crate::error::{BuildError, FeedError, IndicatorError};
-use crate::feed::{self, Format, ParseOptions, RawRecord};
+use crate::feed::{self, Format, NoticeSink, ParseOptions, RawRecord};
 use crate::index::Index;
 use crate::indicator::{Kind, Meta, MAX_CONFIDENCE};
 use crate::normalize::{self, Normalized};
@@ -184,6 +184,12 @@ impl IndexBuilder {
         counts
     }
 
+    /// Every record added so far, in the order added, duplicates included.
+    pub(crate) fn records(&self) -> impl ExactSizeIterator<Item = (Entry<'_>, &Meta)> + '_ {
+        let entries = self.entries.entries();
+        self.records.iter().map(move |&(entry, meta)| (entries.get(entry), &self.metas[meta as usize]))
+    }
+
     /// The number of distinct entries added so far.
     pub fn len(&self) -> usize {
         self.entries.entries().len()
@@ -200,6 +206,17 @@ impl IndexBuilder {
     /// With `strict`, the first bad record; otherwise only a feed that cannot be read at
     /// all (corrupt compression, a CSV without a value column).
     pub fn load(&mut self, data: &[u8], options: &LoadOptions) -> Result<LoadReport, FeedError> {
+        self.load_noting(data, options, &mut |_| {})
+    }
+
+    /// [`load`](Self::load), also telling `notices` what the feed says about ids besides
+    /// their records (STIX versions and revocations, MISP deletions).
+    pub(crate) fn load_noting(
+        &mut self,
+        data: &[u8],
+        options: &LoadOptions,
+        notices: NoticeSink<'_>,
+    ) -> Result<LoadReport, FeedError> {
         let name = if options.name.is_empty() { "<bytes>" } else { options.name.as_str() };
         let data = feed::decompress(data, name)?;
         let format = options.format.unwrap_or_else(|| feed::sniff(&data));
@@ -215,7 +232,7 @@ impl IndexBuilder {
                 }
             }
         };
-        feed::parse_with_options(format, &data, name, &options.parse, &mut sink)?;
+        feed::parse_noting(format, &data, name, &options.parse, &mut sink, notices)?;
         Ok(report)
     }
 

@@ -11,9 +11,9 @@
 //! Types map by the one table of `types.rs` (docs/semantics.md §3.4), composite ones split
 //! into their parts in `parts_of`; unsupported types are counted per type (category
 //! `unsupported type: <type>`). Attributes are left out by policy, never as errors, when
-//! `deleted` is true (on the attribute or its object) and when `to_ids` is false, unless
-//! `keep_non_ids`. We look at `to_ids` before the type, so a strict load of a typical event
-//! does not fail on its `text` and `link` context attributes.
+//! `deleted` is true (on the attribute, its object or its event) and when `to_ids` is
+//! false, unless `keep_non_ids`. We look at `to_ids` before the type, so a strict load of
+//! a typical event does not fail on its `text` and `link` context attributes.
 //!
 //! Metadata: `ref` is the attribute uuid (else the event's); `source` is the event's
 //! `Orgc.name`, else `Org.name`, else `misp`; the description is the attribute comment,
@@ -33,7 +33,7 @@ use ::csv::{ByteRecord, ReaderBuilder};
 use serde_json::{Map, Value};
 
 use super::types::{self, TypeKind, Vocabulary};
-use super::{ParseOptions, ParsedRecord, RawRecord, BOM};
+use super::{Notice, NoticeSink, ParseOptions, ParsedRecord, RawRecord, BOM};
 use crate::error::FeedError;
 use crate::indicator::{Kind, Meta, Timestamp, Tlp};
 use crate::time::{format_rfc3339, parse_timestamp};
@@ -105,6 +105,8 @@ struct Event {
     source: String,
     info: Option<String>,
     tags: Vec<String>,
+    /// The event itself is marked deleted: so is each of its attributes.
+    deleted: bool,
 }
 
 /// One attribute, as either format gives it.
@@ -123,11 +125,23 @@ struct Attribute {
 }
 
 /// Parses MISP event JSON; see the module docs.
+#[cfg(test)]
 pub(super) fn parse<'a>(
     data: &'a [u8],
     source: &str,
     options: &ParseOptions,
     sink: Sink<'_, 'a>,
+) -> Result<(), FeedError> {
+    parse_noting(data, source, options, sink, &mut |_| {})
+}
+
+/// [`parse`], also telling `notices` the ref of every deleted attribute.
+pub(super) fn parse_noting<'a>(
+    data: &'a [u8],
+    source: &str,
+    options: &ParseOptions,
+    sink: Sink<'_, 'a>,
+    notices: NoticeSink<'_>,
 ) -> Result<(), FeedError> {
     let data = data.strip_prefix(BOM).unwrap_or(data);
     let root: Value = match serde_json::from_slice(data) {
@@ -148,6 +162,7 @@ pub(super) fn parse<'a>(
                 .unwrap_or_else(|| "misp".to_string()),
             info: text(event, "info"),
             tags: tag_names(event),
+            deleted: event.get("deleted").and_then(flag) == Some(true),
         };
         let objects = event.get("Object").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
         // (attribute list, deleted object) pairs: the event's own list, then each object's.
@@ -167,14 +182,16 @@ pub(super) fn parse<'a>(
                     kind: text(attr, "type").unwrap_or_default(),
                     value: text(attr, "value").unwrap_or_default(),
                     to_ids: attr.get("to_ids").and_then(flag).unwrap_or(true),
-                    deleted: object_deleted || attr.get("deleted").and_then(flag) == Some(true),
+                    deleted: ctx.deleted
+                        || object_deleted
+                        || attr.get("deleted").and_then(flag) == Some(true),
                     comment: text(attr, "comment"),
                     tags: tag_names(attr),
                     timestamp: text(attr, "timestamp"),
                     first_seen: text(attr, "first_seen"),
                     last_seen: text(attr, "last_seen"),
                 };
-                emit(&attribute, &ctx, position, source, options, sink)?;
+                emit(&attribute, &ctx, position, source, options, sink, notices)?;
             }
         }
     }
@@ -279,6 +296,7 @@ fn emit<'a>(
     source: &str,
     options: &ParseOptions,
     sink: Sink<'_, 'a>,
+    notices: NoticeSink<'_>,
 ) -> Result<(), FeedError> {
     let name = match &attr.uuid {
         Some(uuid) => format!("attribute {uuid}"),
@@ -287,6 +305,10 @@ fn emit<'a>(
     let err = |category: &str, message: String| FeedError::new(source, Some(line), category, message);
     let skip = |category: &str, message: String| FeedError::skipped(source, Some(line), category, message);
     if attr.deleted {
+        // The ref its records would have had (see `meta`).
+        if let Some(reference) = attr.uuid.as_ref().or(event.uuid.as_ref()) {
+            notices(Notice::Deleted { reference });
+        }
         return sink(Err(skip("deleted", format!("{name} is deleted"))));
     }
     if !attr.to_ids && !options.keep_non_ids {
@@ -368,11 +390,23 @@ fn misp_time(text: &str) -> Option<Timestamp> {
 /// Parses a MISP CSV export (`uuid,event_id,category,type,value,comment,to_ids,date,...`
 /// plus, with `includeContext`, `event_info`, `event_source_org`, `event_tag`, ...).
 /// Tags columns are comma-separated, as MISP joins them. A header is required.
+#[cfg(test)]
 pub(super) fn parse_csv<'a>(
     data: &'a [u8],
     source: &str,
     options: &ParseOptions,
     sink: Sink<'_, 'a>,
+) -> Result<(), FeedError> {
+    parse_csv_noting(data, source, options, sink, &mut |_| {})
+}
+
+/// [`parse_csv`], also telling `notices` the ref of every deleted attribute.
+pub(super) fn parse_csv_noting<'a>(
+    data: &'a [u8],
+    source: &str,
+    options: &ParseOptions,
+    sink: Sink<'_, 'a>,
+    notices: NoticeSink<'_>,
 ) -> Result<(), FeedError> {
     let data = data.strip_prefix(BOM).unwrap_or(data);
     let mut reader = ReaderBuilder::new().has_headers(false).flexible(true).from_reader(data);
@@ -451,11 +485,12 @@ pub(super) fn parse_csv<'a>(
                     .unwrap_or_else(|| "misp".to_string()),
                 info: field("event_info")?,
                 tags: split_tags(field("event_tag")?),
+                deleted: false,
             };
             Ok((attribute, event))
         };
         match read() {
-            Ok((attribute, event)) => emit(&attribute, &event, line, source, options, sink)?,
+            Ok((attribute, event)) => emit(&attribute, &event, line, source, options, sink, notices)?,
             Err(err) => sink(Err(err))?,
         }
     }

@@ -8,7 +8,7 @@ use std::io::Read;
 use memchr::memchr;
 
 use crate::error::FeedError;
-use crate::indicator::{Kind, Meta};
+use crate::indicator::{Kind, Meta, Timestamp};
 use crate::scan::input::{self, Compression};
 
 mod csv;
@@ -95,6 +95,22 @@ pub struct RawRecord<'a> {
 
 /// What a parser hands to its sink: a record, or why one record could not be read.
 pub type ParsedRecord<'a> = Result<RawRecord<'a>, FeedError>;
+
+/// What a feed says about an indicator id besides its records. An index has no use for
+/// it; the live engine keeps it across loads (docs/semantics.md §10.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Notice<'a> {
+    /// STIX: the document's version of `reference`, its newest. The records with this
+    /// ref are that version's (none, when its pattern did not compile).
+    Version { reference: &'a str, modified: Option<Timestamp> },
+    /// STIX: some version of `reference` is revoked, which is final.
+    Revoked { reference: &'a str },
+    /// MISP: an attribute with this ref is deleted (on itself, its object or its event).
+    Deleted { reference: &'a str },
+}
+
+/// Where a parser sends its [`Notice`]s.
+pub(crate) type NoticeSink<'s> = &'s mut dyn FnMut(Notice<'_>);
 
 /// Guesses the format of (decompressed) feed bytes.
 ///
@@ -191,13 +207,26 @@ pub fn parse_with_options<'a>(
     options: &ParseOptions,
     sink: &mut dyn FnMut(ParsedRecord<'a>) -> Result<(), FeedError>,
 ) -> Result<(), FeedError> {
+    parse_noting(format, data, source, options, sink, &mut |_| {})
+}
+
+/// [`parse_with_options`], also telling `notices` what the feed says about ids besides
+/// their records: STIX versions and revocations, MISP deletions.
+pub(crate) fn parse_noting<'a>(
+    format: Format,
+    data: &'a [u8],
+    source: &str,
+    options: &ParseOptions,
+    sink: &mut dyn FnMut(ParsedRecord<'a>) -> Result<(), FeedError>,
+    notices: NoticeSink<'_>,
+) -> Result<(), FeedError> {
     match format {
         Format::Lines => lines::parse(data, source, sink),
         Format::Csv => csv::parse(data, source, sink),
         Format::Zeek => zeek::parse(data, source, options, sink),
-        Format::Misp => misp::parse(data, source, options, sink),
-        Format::MispCsv => misp::parse_csv(data, source, options, sink),
-        Format::Stix => stix::parse(data, source, options, sink),
+        Format::Misp => misp::parse_noting(data, source, options, sink, notices),
+        Format::MispCsv => misp::parse_csv_noting(data, source, options, sink, notices),
+        Format::Stix => stix::parse_noting(data, source, options, sink, notices),
     }
 }
 

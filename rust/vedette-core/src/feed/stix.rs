@@ -25,7 +25,7 @@ use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use super::stix_pattern::{Atom, Compiler, Rejected};
-use super::{ParseOptions, ParsedRecord, RawRecord, BOM};
+use super::{Notice, NoticeSink, ParseOptions, ParsedRecord, RawRecord, BOM};
 use crate::error::FeedError;
 use crate::indicator::{Meta, Timestamp, Tlp};
 use crate::time::parse_timestamp;
@@ -109,18 +109,32 @@ fn string_len(data: &[u8]) -> Option<usize> {
 }
 
 /// Parses a STIX document; see the module docs. `options` has nothing for STIX yet.
+#[cfg(test)]
 pub(super) fn parse<'a>(
+    data: &'a [u8],
+    source: &str,
+    options: &ParseOptions,
+    sink: &mut dyn FnMut(ParsedRecord<'a>) -> Result<(), FeedError>,
+) -> Result<(), FeedError> {
+    parse_noting(data, source, options, sink, &mut |_| {})
+}
+
+/// [`parse`], also telling `notices` the version of every indicator id (its winning
+/// object's `modified`), or that it is revoked. Nothing is noted for a document that
+/// does not parse: it loads nothing.
+pub(super) fn parse_noting<'a>(
     data: &'a [u8],
     source: &str,
     _options: &ParseOptions,
     sink: &mut dyn FnMut(ParsedRecord<'a>) -> Result<(), FeedError>,
+    notices: NoticeSink<'_>,
 ) -> Result<(), FeedError> {
     let data = data.strip_prefix(BOM).unwrap_or(data);
     let mut bundle = Bundle { source, ..Bundle::default() };
     if let Err(err) = walk(data, source, &mut |position, start| bundle.object(data, position, start)) {
         return sink(Err(err));
     }
-    bundle.emit(sink)
+    bundle.emit(sink, notices)
 }
 
 /// What an indicator object gives, kept until the versions are known.
@@ -346,6 +360,7 @@ impl<'s> Bundle<'s> {
     fn emit<'a>(
         self,
         sink: &mut dyn FnMut(ParsedRecord<'a>) -> Result<(), FeedError>,
+        notices: NoticeSink<'_>,
     ) -> Result<(), FeedError> {
         // id → (the winning candidate, whether any version is revoked)
         let mut latest: FxHashMap<&str, (usize, bool)> =
@@ -383,6 +398,7 @@ impl<'s> Bundle<'s> {
         let mut compiler = Compiler::default();
         let mut atoms: Vec<Result<Atom, Rejected>> = Vec::new();
         for (candidate, fate) in self.candidates.into_iter().zip(fates) {
+            let has_id = candidate.id.is_some();
             let mut id = candidate.id.unwrap_or_default();
             if let (Some(newer), _) = fate {
                 let newer = positions[newer];
@@ -392,8 +408,14 @@ impl<'s> Bundle<'s> {
                 continue;
             }
             if fate.1 {
+                if has_id {
+                    notices(Notice::Revoked { reference: &id });
+                }
                 sink(Err(FeedError::skipped(self.source, None, "revoked", format!("{id} is revoked"))))?;
                 continue;
+            }
+            if has_id {
+                notices(Notice::Version { reference: &id, modified: candidate.modified });
             }
             let body = match candidate.body {
                 Ok(body) => body,

@@ -79,6 +79,23 @@ impl Matches {
         self.ids.extend(later.ids);
     }
 
+    /// Appends one occurrence explained by `ids`, when there is any. Callers push in the
+    /// order of the matches (start, then end, then kind).
+    pub(crate) fn push(
+        &mut self,
+        start: usize,
+        end: usize,
+        kind: Kind,
+        ids: impl IntoIterator<Item = IndicatorId>,
+    ) {
+        let mark = self.ids.len() as u32;
+        self.ids.extend(ids);
+        let now = self.ids.len() as u32;
+        if now > mark {
+            self.raw.push(RawMatch { start, end, kind, ids: (mark, now) });
+        }
+    }
+
     /// Rewrites byte offsets into `text` (valid UTF-8) as character offsets.
     pub fn to_char_offsets(&mut self, text: &str) {
         let mut positions: Vec<usize> = self.raw.iter().flat_map(|m| [m.start, m.end]).collect();

@@ -141,6 +141,7 @@ fn structure_table() {
         ("shape040", json!({"response": {"Attribute": [a("1", "a.example")]}}).to_string().into(), &["1:a.example k=domain"]),
         ("shape050", b"\xef\xbb\xbf {\"Event\": {\"info\": \"x\"}}\n".to_vec(), &[]),
         ("object010", objects.to_string().into(), &["1:a.example k=domain", "2:b.example k=domain", "3:c.example k=domain", "4~deleted"]),
+        ("object020", json!({"Event": {"deleted": true, "Attribute": [a("1", "a.example")]}}).to_string().into(), &["1~deleted"]),
         ("bad010", b"{\"Event\": \n{".to_vec(), &["2!invalid json"]),
         ("bad020", b"{\"name\": \"warninglist\"}".to_vec(), &["0!not a misp event"]),
         ("bad030", json!({"0f-1": {"info": "x", "Orgc": {}}}).to_string().into(), &["0!not a misp event"]),
@@ -452,4 +453,24 @@ fn real_events() {
         }
     }
     eprintln!("default: {:?}\nkeep_non_ids: {:?}", totals[0], totals[1]);
+}
+
+#[test]
+fn deleted_attributes_are_noted_by_ref() {
+    // The ref a deleted attribute's records would have had: its uuid, else the event's.
+    let event = json!({"Event": {"uuid": "ev", "Attribute": [
+        {"uuid": "a1", "type": "domain", "value": "a.example", "deleted": true},
+        {"type": "domain", "value": "b.example", "deleted": true},
+        {"uuid": "a3", "type": "domain", "value": "c.example"},
+    ]}});
+    let mut noted = Vec::new();
+    let mut sink = |_: super::ParsedRecord<'_>| Ok(());
+    let mut notices = |n: super::Notice<'_>| noted.push(format!("{n:?}"));
+    super::parse_noting(event.to_string().as_bytes(), "t", &KEEP, &mut sink, &mut notices).unwrap();
+    assert_eq!(noted, [r#"Deleted { reference: "a1" }"#, r#"Deleted { reference: "ev" }"#]);
+    let csv = "uuid,type,value,to_ids,deleted\nc1,domain,a.example,1,1\nc2,domain,b.example,1,0\n";
+    noted.clear();
+    let mut notices = |n: super::Notice<'_>| noted.push(format!("{n:?}"));
+    super::parse_csv_noting(csv.as_bytes(), "t.csv", &KEEP, &mut sink, &mut notices).unwrap();
+    assert_eq!(noted, [r#"Deleted { reference: "c1" }"#]);
 }

@@ -286,6 +286,40 @@ fn versions() {
 }
 
 #[test]
+fn versions_are_noted_once_per_id() {
+    let v = |id: &str, value: &str, fields: &str| ind(id, &format!("[url:value = '{value}']"), fields);
+    let t2020 = r#""modified": "2020-01-01T00:00:00Z""#;
+    let t2021 = r#""modified": "2021-01-01T00:00:00Z""#;
+    // `v<seconds>` for a version, `-` for one without `modified`, `revoked`.
+    let rows: Vec<(&str, Vec<String>, &[&str])> = vec![
+        ("note010", vec![v("1", "a", t2021), v("1", "b", t2020)], &["indicator--1 v1609459200"]),
+        (
+            "note020",
+            vec![v("1", "a", ""), v("2", "b", t2020)],
+            &["indicator--1 -", "indicator--2 v1577836800"],
+        ),
+        ("note030", vec![v("1", "a", t2020), v("1", "a", r#""revoked": true"#)], &["indicator--1 revoked"]),
+        // The winner that does not compile is still the id's version: it replaces the older.
+        ("note040", vec![ind("1", "[url:value MATCHES 'a']", t2021)], &["indicator--1 v1609459200"]),
+        ("note050", vec![r#"{"type": "indicator", "pattern": "[url:value = 'a']"}"#.to_string()], &[]),
+    ];
+    for (id, objects, want) in rows {
+        let mut noted = Vec::new();
+        let mut notices = |n: Notice<'_>| {
+            noted.push(match n {
+                Notice::Version { reference, modified: Some(t) } => format!("{reference} v{}", t / 1_000_000),
+                Notice::Version { reference, modified: None } => format!("{reference} -"),
+                Notice::Revoked { reference } => format!("{reference} revoked"),
+                Notice::Deleted { reference } => format!("{reference} deleted"),
+            })
+        };
+        let data = bundle(&objects);
+        parse_noting(data.as_bytes(), "t", &ParseOptions::default(), &mut |_| Ok(()), &mut notices).unwrap();
+        assert_eq!(noted, want, "{id}");
+    }
+}
+
+#[test]
 fn metadata() {
     let identity = r#"{"type": "identity", "id": "identity--1", "name": "ACME CERT", "modified": "2020-01-01T00:00:00Z"}"#;
     let older =
