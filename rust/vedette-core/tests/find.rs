@@ -140,6 +140,8 @@ rows! { url_bytes:
     url270 => (["http://evil.example/a", "http://evil.example/a,b"], "evil.example/a,b ", [(0, 14, "url", &["evil.example/a"]), (0, 16, "url", &["evil.example/a,b"])]),
     url280 => (["http://evil.example/a\"b"], "href=\"http://evil.example/a\"b\"", [(13, 29, "url", &["evil.example/a\"b"])]),
     url290 => (["http://evil.example/a\"b"], "href=\"http://evil.example/a\"", NONE),
+    url300 => (["http://1.2.3.4/", "1.2.3.4"], "1.2.3.4..", [(0, 7, "ipv4", &["1.2.3.4"]), (0, 7, "url", &["1.2.3.4/"])]),
+    url310 => (["http://evil.example/"], "see http://evil.example.. and evil.example..com", [(11, 23, "url", &["evil.example/"])]),
 }
 
 rows! { percent_escapes:

@@ -118,8 +118,9 @@ fn scan_names(c: &mut Collector<'_>, hay: &[u8], start: usize, end: usize) {
         }
         // Only the run's first segment, with no dot before it, starts at a host boundary.
         let at_host_boundary = seg == start;
-        // A URL host ends the run, or all of it but one trailing dot (`evil.example./a`).
-        let ends_run = seg_end == end || (seg_end + 1 == end && hay[seg_end] == b'.');
+        // A URL host ends the run but for dots: one before its port or path
+        // (`evil.example./a`), or trailing punctuation (`see http://evil.example..`).
+        let ends_run = hay[seg_end..end].iter().all(|&b| b == b'.');
         lookup_segment(c, hay, first, seg, seg_end, at_host_boundary, ends_run);
         seg = seg_end;
         while seg < end && hay[seg] == b'.' {
