@@ -4,6 +4,7 @@
 //! (docs/semantics.md §9). `vedette scan`, `vedette watch`, `Index.scan_files` and the
 //! Dask adapter all read files through this module.
 
+pub mod follow;
 pub mod logs;
 mod ordered;
 mod pipeline;
