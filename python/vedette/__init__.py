@@ -21,6 +21,7 @@ from vedette._core import (
     Scan,
     ScanReport,
     __version__,
+    scan_inputs,
 )
 from vedette.exceptions import (
     BuildError,
@@ -56,4 +57,5 @@ __all__ = [
     "__version__",
     "compile",
     "exceptions",
+    "scan_inputs",
 ]
