@@ -28,6 +28,7 @@ from vedette.exceptions import (
     FeedError,
     IndexFormatError,
     IndicatorError,
+    ScanError,
     VedetteError,
 )
 
@@ -52,6 +53,7 @@ __all__ = [
     "LoadReport",
     "Match",
     "Scan",
+    "ScanError",
     "ScanReport",
     "VedetteError",
     "__version__",
