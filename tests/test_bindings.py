@@ -196,3 +196,17 @@ def test_matches_are_cheap_to_keep() -> None:
     assert matches[0].indicators[0].value == "evil.example"
     # Most log lines have no match: they get the one empty tuple, nothing allocated.
     assert type(matches) is tuple and index.find(b"nothing here") == ()
+
+
+def test_scan_inputs_are_the_files_a_scan_reads(tmp_path) -> None:
+    (tmp_path / "logs/b").mkdir(parents=True)
+    for name in ["logs/b/z.log", "logs/a.log", "logs/c.log.gz"]:
+        (tmp_path / name).write_text("evil.example\n")
+    logs, missing = str(tmp_path / "logs"), str(tmp_path / "missing.log")
+    inputs, errors = vedette.scan_inputs([logs, "-", missing])
+    # Names as the hits give them: the directory as given, its entries by name, below it.
+    assert inputs == [f"{logs}/a.log", f"{logs}/b/z.log", f"{logs}/c.log.gz", "-"]
+    [(file, category, message)] = errors
+    assert (file, category) == (missing, "unreadable") and "no such file" in message
+    scan = vedette.compile(["evil.example"]).scan_files([logs])
+    assert [hit.file for hit in scan] == inputs[:3]

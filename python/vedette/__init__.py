@@ -22,12 +22,14 @@ from vedette._core import (
     Scanner,
     ScanReport,
     __version__,
+    scan_inputs,
 )
 from vedette.exceptions import (
     BuildError,
     FeedError,
     IndexFormatError,
     IndicatorError,
+    ScanError,
     VedetteError,
 )
 
@@ -52,10 +54,12 @@ __all__ = [
     "LoadReport",
     "Match",
     "Scan",
+    "ScanError",
     "ScanReport",
     "Scanner",
     "VedetteError",
     "__version__",
     "compile",
     "exceptions",
+    "scan_inputs",
 ]

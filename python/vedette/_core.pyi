@@ -19,6 +19,7 @@ __all__ = [
     "ScanReport",
     "Scanner",
     "__version__",
+    "scan_inputs",
 ]
 
 __version__: str
@@ -163,6 +164,11 @@ class ScanReport:
     @property
     def errors(self) -> list[_ScanError]:
         """``(file, category, message)`` of each input, or part of one, not scanned."""
+
+def scan_inputs(paths: list[str]) -> tuple[list[str], list[_ScanError]]:
+    """The inputs that ``Index.scan_files(paths)`` reads, named as its hits name them
+    (directories walked, ``-`` for standard input), and the error of each path that names
+    nothing: the files to partition a scan by on a cluster."""
 
 @final
 class Scan:

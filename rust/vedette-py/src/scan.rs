@@ -116,6 +116,19 @@ impl ScanReport {
     }
 }
 
+/// The inputs that a scan of `paths` reads, named as its hits name them, and an error per
+/// path that names nothing (`vedette_core::scan::input::expand`): what a cluster
+/// partitions a scan by, walked by the same rules.
+#[pyfunction]
+pub(crate) fn scan_inputs(
+    py: Python<'_>,
+    paths: Vec<String>,
+) -> (Vec<String>, Vec<(String, &'static str, String)>) {
+    let (inputs, errors) = py.detach(|| vedette_core::scan::input::expand(&paths));
+    let names = inputs.iter().map(|input| input.name().into_owned()).collect();
+    (names, errors.iter().map(error_tuple).collect())
+}
+
 fn error_tuple(e: &ScanError) -> (String, &'static str, String) {
     (e.file().to_string(), e.category(), e.message().to_string())
 }
