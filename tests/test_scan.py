@@ -245,3 +245,20 @@ def test_cli_ctrl_c_ends_cleanly(tmp_path) -> None:
     _, err = process.communicate(timeout=20)
     assert process.returncode == 130, err
     assert b"Traceback" not in err and b"interrupted" in err
+
+
+def test_watcher_follows_a_log_and_retro_hunts(tmp_path) -> None:
+    log, out = tmp_path / "app.log", tmp_path / "hits.jsonl"
+    log.write_text("before: bad.example\n")
+    watcher = vedette.Watcher([str(log)], str(out), retro_bytes=1 << 20)
+    index = vedette.compile(["evil.example"])
+    with log.open("a") as f:
+        f.write("x evil.example\ny bad.example\n")
+    assert watcher.poll(index, version=1)[1] == 1
+    hits = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(h["line"], h["observed"], h["version"]) for h in hits] == [(1, "evil.example", 1)]
+    # bad.example arrives: the lines read since the watch began are scanned again.
+    assert watcher.retro_hunt(vedette.compile(["bad.example"]), version=2)[1] == 1
+    watcher.close()
+    last = json.loads(out.read_text().splitlines()[-1])
+    assert (last["observed"], last["version"], last["retro"]) == ("bad.example", 2, True)

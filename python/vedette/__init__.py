@@ -21,6 +21,7 @@ from vedette._core import (
     Scan,
     Scanner,
     ScanReport,
+    Watcher,
     __version__,
     scan_inputs,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "ScanReport",
     "Scanner",
     "VedetteError",
+    "Watcher",
     "__version__",
     "compile",
     "exceptions",

@@ -18,6 +18,7 @@ __all__ = [
     "Scan",
     "ScanReport",
     "Scanner",
+    "Watcher",
     "__version__",
     "scan_inputs",
 ]
@@ -195,6 +196,36 @@ class Scanner:
         """The matches of the lines ``data`` completes; its last partial line waits."""
     def finish(self) -> tuple[Match, ...]:
         """The matches of the last line, when the stream ends without a newline."""
+
+@final
+class Watcher:
+    """Follows growing logs as ``tail -F`` does (appends, rotation by rename, truncation)
+    and writes the hits of their new lines to ``output`` as they come, each flushed, in
+    ``format``. The last ``retro_bytes`` of lines read from each log are kept for
+    ``retro_hunt``."""
+
+    def __new__(
+        cls,
+        paths: list[str],
+        output: str | os.PathLike[str] | int,
+        *,
+        format: _OutputFormat = "jsonl",
+        from_start: bool = False,
+        retro_bytes: int = 67108864,
+    ) -> Watcher: ...
+    def poll(
+        self, index: Index, *, version: int | None = None, at: _TimeLike | None = None
+    ) -> tuple[int, int, list[_ScanError]]:
+        """Reads what the logs appended since the last poll and writes the hits of their
+        whole lines against ``index``, each marked with ``version``: ``(bytes, hits,
+        errors)``. A log that cannot be read is polled again next time."""
+    def retro_hunt(
+        self, index: Index, *, version: int | None = None, at: _TimeLike | None = None
+    ) -> tuple[int, int]:
+        """Scans the lines read lately again against ``index`` (the indicators that just
+        arrived); their hits are marked ``retro``. ``(bytes, hits)``."""
+    def close(self) -> None:
+        """Ends the output (a Zeek log's ``#close``) and closes it."""
 
 @final
 class Index:

@@ -434,3 +434,115 @@ impl Scanner {
         self.index.get().matches(py, &matches)
     }
 }
+
+/// Hands a poll's hits to the watcher's writer.
+struct WriteTo<'w, W: Write> {
+    writer: &'w mut HitWriter<W>,
+    index: &'w vedette_core::Index,
+    failed: Option<io::Error>,
+}
+
+impl<W: Write + Send> HitSink for WriteTo<'_, W> {
+    fn hit(&mut self, hit: CoreFileHit) -> bool {
+        match self.writer.write(self.index, &hit) {
+            Ok(()) => true,
+            Err(err) => {
+                self.failed = Some(err);
+                false
+            }
+        }
+    }
+}
+
+/// Follows growing logs and writes the hits of their new lines as they come, each
+/// flushed (`vedette watch`); see `vedette_core::scan::Watch`.
+#[pyclass(module = "vedette._core")]
+pub(crate) struct Watcher {
+    watch: vedette_core::scan::Watch,
+    writer: Option<HitWriter<File>>,
+}
+
+impl Watcher {
+    fn run(
+        &mut self,
+        py: Python<'_>,
+        index: &PyIndex,
+        version: Option<u64>,
+        at: Option<&Bound<'_, PyAny>>,
+        retro: bool,
+    ) -> Result<(u64, u64, Vec<(String, &'static str, String)>)> {
+        let at = convert::at(at, &index.inner)?;
+        let Some(writer) = self.writer.as_mut() else {
+            return Err(PyValueError::new_err("the watcher is closed").into());
+        };
+        let (watch, core) = (&mut self.watch, &index.inner);
+        let (stats, errors, failed) = py.detach(|| {
+            let mut sink = WriteTo { writer, index: core, failed: None };
+            let (stats, errors) = match retro {
+                true => (watch.retro_hunt(core, at, version, &mut sink), Vec::new()),
+                false => watch.poll(core, at, version, &mut sink),
+            };
+            (stats, errors, sink.failed)
+        });
+        if let Some(err) = failed {
+            return Err(err.into());
+        }
+        Ok((stats.bytes, stats.hits, errors.iter().map(error_tuple).collect()))
+    }
+}
+
+#[pymethods]
+impl Watcher {
+    #[new]
+    #[pyo3(signature = (paths, output, *, format="jsonl", from_start=false, retro_bytes=67108864))]
+    fn new(
+        paths: Vec<String>,
+        output: Output,
+        format: &str,
+        from_start: bool,
+        retro_bytes: usize,
+    ) -> Result<Watcher> {
+        let format: OutputFormat = format
+            .parse()
+            .map_err(|e: vedette_core::scan::writer::UnknownFormat| PyValueError::new_err(e.to_string()))?;
+        let writer = HitWriter::new(format, output.open()?).flush_each_hit(true);
+        let watch = vedette_core::scan::Watch::new(&paths, from_start, 16 << 20, retro_bytes);
+        Ok(Watcher { watch, writer: Some(writer) })
+    }
+
+    /// Reads what the logs appended and writes the hits of their whole lines against
+    /// `index`, each with `version`; returns `(bytes, hits, errors)`.
+    #[pyo3(signature = (index, *, version=None, at=None))]
+    fn poll(
+        &mut self,
+        py: Python<'_>,
+        index: PyRef<'_, PyIndex>,
+        version: Option<u64>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> Result<(u64, u64, Vec<(String, &'static str, String)>)> {
+        self.run(py, &index, version, at, false)
+    }
+
+    /// Scans the lines read lately (the retro budget of each log) again against `index`,
+    /// the indicators that just arrived; their hits say `"retro": true`. Returns
+    /// `(bytes, hits)`.
+    #[pyo3(signature = (index, *, version=None, at=None))]
+    fn retro_hunt(
+        &mut self,
+        py: Python<'_>,
+        index: PyRef<'_, PyIndex>,
+        version: Option<u64>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> Result<(u64, u64)> {
+        let (bytes, hits, _) = self.run(py, &index, version, at, true)?;
+        Ok((bytes, hits))
+    }
+
+    /// Ends the output (a Zeek log's `#close`) and closes it.
+    fn close(&mut self) -> Result<()> {
+        if let Some(mut writer) = self.writer.take() {
+            writer.finish()?;
+        }
+        Ok(())
+    }
+}

@@ -10,12 +10,14 @@ mod ordered;
 mod pipeline;
 mod sink;
 mod stream;
+mod watch;
 
 use std::sync::Arc;
 
 pub use pipeline::{HitSink, ScanOptions, ScanStats, ScanSummary};
 pub use sink::WriteHits;
 pub use stream::Scanner;
+pub use watch::{Watch, WatchStats};
 
 use crate::indicator::{IndicatorId, Kind, Timestamp};
 

@@ -171,7 +171,7 @@ fn read_input(input: &Input, options: &ScanOptions, send: &mut dyn FnMut(Work) -
 }
 
 /// The hits of one chunk of whole lines, in line order, each attributed to its record.
-fn scan_chunk(
+pub(super) fn scan_chunk(
     index: &Index,
     at: Timestamp,
     file: &Arc<str>,
