@@ -92,7 +92,7 @@ pub(crate) struct ScanReport {
     lines: u64,
     hits: u64,
     seconds: f64,
-    errors: Vec<(String, &'static str, String)>,
+    errors: Vec<ErrorTuple>,
 }
 
 #[pymethods]
@@ -120,16 +120,19 @@ impl ScanReport {
 /// path that names nothing (`vedette_core::scan::input::expand`): what a cluster
 /// partitions a scan by, walked by the same rules.
 #[pyfunction]
-pub(crate) fn scan_inputs(
-    py: Python<'_>,
-    paths: Vec<String>,
-) -> (Vec<String>, Vec<(String, &'static str, String)>) {
+pub(crate) fn scan_inputs(py: Python<'_>, paths: Vec<String>) -> (Vec<String>, Vec<ErrorTuple>) {
     let (inputs, errors) = py.detach(|| vedette_core::scan::input::expand(&paths));
     let names = inputs.iter().map(|input| input.name().into_owned()).collect();
     (names, errors.iter().map(error_tuple).collect())
 }
 
-fn error_tuple(e: &ScanError) -> (String, &'static str, String) {
+/// A scan error as Python sees it: `(file, category, message)`.
+type ErrorTuple = (String, &'static str, String);
+
+/// What a watcher's poll did: `(bytes, hits, errors)`.
+type Polled = (u64, u64, Vec<ErrorTuple>);
+
+fn error_tuple(e: &ScanError) -> ErrorTuple {
     (e.file().to_string(), e.category(), e.message().to_string())
 }
 
@@ -256,7 +259,7 @@ impl Scan {
     /// `(file, category, message)` of each input that could not be read whole; empty
     /// until the hits are all read.
     #[getter]
-    fn errors(&self) -> Vec<(String, &'static str, String)> {
+    fn errors(&self) -> Vec<ErrorTuple> {
         self.report.as_ref().map(|r| r.get().errors.clone()).unwrap_or_default()
     }
 
@@ -470,7 +473,7 @@ impl Watcher {
         version: Option<u64>,
         at: Option<&Bound<'_, PyAny>>,
         retro: bool,
-    ) -> Result<(u64, u64, Vec<(String, &'static str, String)>)> {
+    ) -> Result<Polled> {
         let at = convert::at(at, &index.inner)?;
         let Some(writer) = self.writer.as_mut() else {
             return Err(PyValueError::new_err("the watcher is closed").into());
@@ -519,7 +522,7 @@ impl Watcher {
         index: PyRef<'_, PyIndex>,
         version: Option<u64>,
         at: Option<&Bound<'_, PyAny>>,
-    ) -> Result<(u64, u64, Vec<(String, &'static str, String)>)> {
+    ) -> Result<Polled> {
         self.run(py, &index, version, at, false)
     }
 
