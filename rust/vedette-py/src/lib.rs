@@ -1,6 +1,7 @@
 //! Python bindings of vedette-core: extract arguments, release the GIL, call the core,
 //! convert the result. No matching logic lives here.
 
+mod array;
 mod builder;
 mod convert;
 mod errors;
@@ -12,7 +13,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<builder::PyIndexBuilder>()?;
-    m.add_class::<builder::LoadReport>()?;
+    m.add_class::<convert::LoadReport>()?;
     m.add_class::<index::PyIndex>()?;
     m.add_class::<index::Match>()?;
     m.add_class::<convert::Indicator>()?;
