@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from vedette import exceptions
 from vedette._core import (
+    Engine,
     FileHit,
     Index,
     IndexBuilder,
@@ -25,6 +26,7 @@ from vedette._core import (
 )
 from vedette.exceptions import (
     BuildError,
+    EngineError,
     FeedError,
     IndexFormatError,
     IndicatorError,
@@ -42,6 +44,8 @@ def compile(values: Iterable[str], *, source: str | None = None) -> Index:
 
 __all__ = [
     "BuildError",
+    "Engine",
+    "EngineError",
     "FeedError",
     "FileHit",
     "Index",
@@ -54,6 +58,9 @@ __all__ = [
     "Scan",
     "ScanReport",
     "Scanner",
+    "Snapshot",
+    "Transaction",
+    "Update",
     "VedetteError",
     "__version__",
     "compile",

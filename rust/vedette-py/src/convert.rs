@@ -238,3 +238,60 @@ impl From<vedette_core::LoadReport> for LoadReport {
         }
     }
 }
+
+/// An engine's status as a dict; `sources` maps each source's name to its own dict.
+pub(crate) fn engine_status<'py>(
+    py: Python<'py>,
+    status: &vedette_core::EngineStatus,
+) -> PyResult<Bound<'py, PyDict>> {
+    let out = PyDict::new(py);
+    out.set_item("version", status.version)?;
+    out.set_item("entries", status.entries)?;
+    out.set_item("records", status.records)?;
+    out.set_item("delta_records", status.delta_records)?;
+    out.set_item("removed_records", status.removed_records)?;
+    out.set_item("compactions", status.compactions)?;
+    out.set_item("last_compaction_error", status.last_compaction_error.as_deref())?;
+    out.set_item("memory", status.memory)?;
+    let sources = PyDict::new(py);
+    for source in &status.sources {
+        let s = PyDict::new(py);
+        s.set_item("records", source.records)?;
+        s.set_item("stix_ids", source.stix_ids)?;
+        s.set_item("last_success", datetime(py, source.last_success)?)?;
+        let error = match &source.last_error {
+            None => None,
+            Some(e) => {
+                let error = PyDict::new(py);
+                error.set_item("at", datetime(py, Some(e.at))?)?;
+                error.set_item("message", &e.message)?;
+                Some(error)
+            }
+        };
+        s.set_item("last_error", error)?;
+        s.set_item("checkpoint", source.checkpoint.as_deref())?;
+        sources.set_item(&source.name, s)?;
+    }
+    out.set_item("sources", sources)?;
+    Ok(out)
+}
+
+/// Sightings as a list of dicts, one per record hit.
+pub(crate) fn sightings<'py>(
+    py: Python<'py>,
+    sightings: &[vedette_core::Sighting],
+) -> PyResult<Bound<'py, pyo3::types::PyList>> {
+    let out = pyo3::types::PyList::empty(py);
+    for s in sightings {
+        let d = PyDict::new(py);
+        d.set_item("source", &s.source)?;
+        d.set_item("ref", s.reference.as_deref())?;
+        d.set_item("kind", s.kind.as_str())?;
+        d.set_item("value", &s.value)?;
+        d.set_item("count", s.count)?;
+        d.set_item("first_seen", datetime(py, Some(s.first_seen))?)?;
+        d.set_item("last_seen", datetime(py, Some(s.last_seen))?)?;
+        out.append(d)?;
+    }
+    Ok(out)
+}

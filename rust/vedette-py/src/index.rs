@@ -93,7 +93,11 @@ pub(crate) struct PyIndex {
 
 impl PyIndex {
     pub(crate) fn new(index: vedette_core::Index) -> PyIndex {
-        PyIndex { inner: Arc::new(index), records: PyOnceLock::new() }
+        PyIndex::from_arc(Arc::new(index))
+    }
+
+    pub(crate) fn from_arc(index: Arc<vedette_core::Index>) -> PyIndex {
+        PyIndex { inner: index, records: PyOnceLock::new() }
     }
 
     /// The shared object of record `id`, made at its first use.

@@ -4,6 +4,7 @@
 mod array;
 mod builder;
 mod convert;
+mod engine;
 mod errors;
 mod index;
 mod scan;
@@ -17,6 +18,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<index::PyIndex>()?;
     m.add_class::<index::Match>()?;
     m.add_class::<convert::Indicator>()?;
+    m.add_class::<engine::PyEngine>()?;
+    m.add_class::<engine::PySnapshot>()?;
+    m.add_class::<engine::PyTransaction>()?;
+    m.add_class::<engine::Update>()?;
     m.add_class::<scan::Scan>()?;
     m.add_class::<scan::FileHit>()?;
     m.add_class::<scan::ScanReport>()?;
