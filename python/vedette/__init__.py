@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from vedette import exceptions
 from vedette._core import (
+    Engine,
     FileHit,
     Index,
     IndexBuilder,
@@ -27,6 +28,7 @@ from vedette._core import (
 )
 from vedette.exceptions import (
     BuildError,
+    EngineError,
     FeedError,
     IndexFormatError,
     IndicatorError,
@@ -45,6 +47,8 @@ def compile(values: Iterable[str], *, source: str | None = None) -> Index:
 
 __all__ = [
     "BuildError",
+    "Engine",
+    "EngineError",
     "FeedError",
     "FileHit",
     "Index",
@@ -58,6 +62,9 @@ __all__ = [
     "ScanError",
     "ScanReport",
     "Scanner",
+    "Snapshot",
+    "Transaction",
+    "Update",
     "VedetteError",
     "Watcher",
     "__version__",

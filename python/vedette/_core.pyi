@@ -3,12 +3,14 @@
 import os
 from collections.abc import Callable
 from datetime import datetime
-from typing import Literal, final
+from types import TracebackType
+from typing import Literal, TypedDict, final
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "Engine",
     "FileHit",
     "Index",
     "IndexBuilder",
@@ -18,6 +20,9 @@ __all__ = [
     "Scan",
     "ScanReport",
     "Scanner",
+    "Snapshot",
+    "Transaction",
+    "Update",
     "Watcher",
     "__version__",
     "scan_inputs",
@@ -91,7 +96,7 @@ class Match:
 
 @final
 class LoadReport:
-    """What one ``IndexBuilder.load`` did."""
+    """What one ``IndexBuilder.load`` (or ``Engine.load``) did."""
 
     @property
     def name(self) -> str: ...
@@ -378,4 +383,253 @@ class IndexBuilder:
         ``keep_non_ids`` keeps MISP attributes marked ``to_ids: false``;
         ``zeek_domain_as_hostname`` reads Zeek ``Intel::DOMAIN`` as exact host names."""
     def build(self) -> Index: ...
+    def __len__(self) -> int: ...
+
+class _SourceError(TypedDict):
+    at: datetime
+    message: str
+
+class _SourceStatus(TypedDict):
+    records: int
+    stix_ids: int
+    last_success: datetime | None
+    last_error: _SourceError | None
+    checkpoint: str | None
+
+class _EngineStatus(TypedDict):
+    version: int
+    entries: int
+    records: int
+    delta_records: int
+    removed_records: int
+    compactions: int
+    last_compaction_error: str | None
+    memory: int
+    sources: dict[str, _SourceStatus]
+
+class _Sighting(TypedDict):
+    source: str
+    ref: str | None
+    kind: _KindName
+    value: str
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+
+@final
+class Update:
+    """What one ``Engine`` update, or one transaction, did."""
+
+    @property
+    def version(self) -> int:
+        """The version readers see after it: unchanged when no record changed."""
+    @property
+    def added(self) -> int:
+        """Records added (a replaced record counts as one removed and one added)."""
+    @property
+    def removed(self) -> int: ...
+    @property
+    def unchanged(self) -> int:
+        """Records given again exactly as they were."""
+    @property
+    def stale(self) -> int:
+        """STIX objects older than the version the source holds, or already revoked:
+        ignored."""
+    @property
+    def reports(self) -> list[LoadReport]:
+        """The report of each load, in order."""
+
+@final
+class Snapshot:
+    """One version of an ``Engine``'s records, pinned: later updates do not change what
+    it answers. Its indicator ids mean something to it only: resolve them with its
+    ``indicator``."""
+
+    @property
+    def version(self) -> int: ...
+    def find(self, data: bytes | str, *, at: _TimeLike | None = None) -> tuple[Match, ...]:
+        """As ``Index.find``: the GIL is released for texts of 4 KiB or more."""
+    def is_match(self, data: bytes | str, *, at: _TimeLike | None = None) -> bool: ...
+    def lookup(
+        self, value: str, kind: _KindName | None = None, *, at: _TimeLike | None = None
+    ) -> list[Indicator]: ...
+    def match_ipv4(
+        self, addresses: npt.NDArray[np.uint32], *, at: _TimeLike | None = None
+    ) -> npt.NDArray[np.bool_]: ...
+    def match_ipv6(
+        self, addresses: npt.NDArray[np.uint8], *, at: _TimeLike | None = None
+    ) -> npt.NDArray[np.bool_]: ...
+    def match_flows(
+        self,
+        src: npt.NDArray[np.uint32],
+        dst: npt.NDArray[np.uint32],
+        *,
+        at: _TimeLike | None = None,
+    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]: ...
+    def indicator(self, id: int) -> Indicator:
+        """The live record with id ``id``; ``IndexError`` when there is none."""
+    def indicators(self) -> list[Indicator]:
+        """Every live record."""
+    def to_index(self) -> Index:
+        """The snapshot as one ``Index`` (its record ids may differ from the snapshot's);
+        ``BuildError`` when the records exceed a limit of the index."""
+    def __len__(self) -> int:
+        """The number of distinct ``(kind, value)`` entries."""
+
+@final
+class Transaction:
+    """Changes recorded in ``with engine.transaction() as tx:``, published together as
+    one new version when the block ends without an exception. An exception in the block
+    publishes nothing; so does a change that fails (a bad value, a bad feed in strict
+    mode), and its error is raised as the block ends."""
+
+    def add(
+        self,
+        value: str,
+        kind: _KindName | None = None,
+        *,
+        source: str,
+        ref: str | None = None,
+        confidence: int | None = None,
+        tlp: _TlpName | None = None,
+        tags: list[str] = ...,
+        valid_from: _TimeLike | None = None,
+        valid_until: _TimeLike | None = None,
+        description: str | None = None,
+    ) -> None: ...
+    def remove(
+        self,
+        *,
+        source: str,
+        ref: str | None = None,
+        value: str | None = None,
+        kind: _KindName | None = None,
+    ) -> None: ...
+    def load(
+        self,
+        feed: bytes | str | os.PathLike[str],
+        format: _FormatName | None = None,
+        *,
+        source: str,
+        sync: bool = False,
+        kind: _KindName | None = None,
+        strict: bool = False,
+        keep_non_ids: bool = False,
+        zeek_domain_as_hostname: bool = False,
+    ) -> None:
+        """Records a load; a file is read when the block ends."""
+    @property
+    def update(self) -> Update | None:
+        """What the commit did, once the block has ended without an error."""
+    def __enter__(self) -> Transaction: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool: ...
+
+@final
+class Engine:
+    """The live, always-current set of indicators: updates publish a new version
+    atomically while readers, on any thread, match against the current one without
+    waiting. Safe to share between threads."""
+
+    def __new__(cls, index: Index | None = None, *, sightings: bool = False) -> Engine:
+        """An engine holding ``index``'s records (each in the source its metadata names),
+        or none. ``sightings`` counts the hits of each record for ``sightings()``."""
+    @staticmethod
+    def open(dir: str | os.PathLike[str], *, sightings: bool = False) -> Engine:
+        """Reopens what ``save`` wrote into ``dir``."""
+    def add(
+        self,
+        value: str,
+        kind: _KindName | None = None,
+        *,
+        source: str,
+        ref: str | None = None,
+        confidence: int | None = None,
+        tlp: _TlpName | None = None,
+        tags: list[str] = ...,
+        valid_from: _TimeLike | None = None,
+        valid_until: _TimeLike | None = None,
+        description: str | None = None,
+    ) -> Update:
+        """Adds one record to ``source``, replacing the record of the same key (``(source,
+        ref)``, else ``(source, kind, value)``); publishes on return."""
+    def remove(
+        self,
+        *,
+        source: str,
+        ref: str | None = None,
+        value: str | None = None,
+        kind: _KindName | None = None,
+    ) -> Update:
+        """Removes ``source``'s records with ``ref``, or with ``value`` (of ``kind``,
+        inferred by default); exactly one of the two, else ``ValueError``."""
+    def load(
+        self,
+        feed: bytes | str | os.PathLike[str],
+        format: _FormatName | None = None,
+        *,
+        source: str,
+        sync: bool = False,
+        kind: _KindName | None = None,
+        strict: bool = False,
+        keep_non_ids: bool = False,
+        zeek_domain_as_hostname: bool = False,
+    ) -> Update:
+        """Loads a feed (a file or its bytes, inflated and sniffed as
+        ``IndexBuilder.load`` does) into ``source``; with ``sync`` the source then holds
+        exactly the feed's records. STIX objects replace older versions of themselves,
+        and revoked ones are removed. A failed load publishes nothing, raises, and is
+        kept in ``status()``."""
+    def transaction(self) -> Transaction: ...
+    def snapshot(self) -> Snapshot:
+        """The current version, pinned."""
+    @property
+    def version(self) -> int:
+        """Increases with every publish."""
+    def find(self, data: bytes | str, *, at: _TimeLike | None = None) -> tuple[Match, ...]:
+        """``Snapshot.find`` on the current version."""
+    def is_match(self, data: bytes | str, *, at: _TimeLike | None = None) -> bool: ...
+    def lookup(
+        self, value: str, kind: _KindName | None = None, *, at: _TimeLike | None = None
+    ) -> list[Indicator]: ...
+    def match_ipv4(
+        self, addresses: npt.NDArray[np.uint32], *, at: _TimeLike | None = None
+    ) -> npt.NDArray[np.bool_]: ...
+    def match_ipv6(
+        self, addresses: npt.NDArray[np.uint8], *, at: _TimeLike | None = None
+    ) -> npt.NDArray[np.bool_]: ...
+    def match_flows(
+        self,
+        src: npt.NDArray[np.uint32],
+        dst: npt.NDArray[np.uint32],
+        *,
+        at: _TimeLike | None = None,
+    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+        """The ids are those of the current version's snapshot: to resolve them, take a
+        ``snapshot()`` and match on it."""
+    def status(self) -> _EngineStatus:
+        """The engine's counts and approximate heap bytes (``memory``), and per source its
+        records, last success, last error and checkpoint."""
+    def sightings(self, reset: bool = True) -> list[_Sighting]:
+        """The hits of each record since the last reset; empty unless the engine was made
+        with ``sightings=True``."""
+    def set_checkpoint(self, source: str, checkpoint: str) -> None:
+        """Stores what a poller needs to resume ``source``; kept by ``save``."""
+    def compact(self) -> None:
+        """Merges the pending changes into a new base now (readers go on meanwhile)."""
+    def save(self, dir: str | os.PathLike[str]) -> None:
+        """Writes the current version and the sources' state into ``dir``, atomically."""
+    def close(self) -> None:
+        """Takes no more updates (they raise ``EngineError``); reads go on working."""
+    def __enter__(self) -> Engine: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool: ...
     def __len__(self) -> int: ...

@@ -69,6 +69,23 @@ class ScanError(VedetteError):
         return f"{len(self.errors)} {inputs} not scanned whole: {shown}{more}"
 
 
+class EngineError(VedetteError):
+    """An update of a live ``Engine`` failed for a reason of the engine's own: it is
+    closed (``category == "closed"``), a transaction had a failed operation
+    (``"aborted"``), or a state directory holds something ``save`` did not write
+    (``"state"``). A bad value, feed or limit raises ``IndicatorError``, ``FeedError``
+    or ``BuildError`` instead, a corrupt index file ``IndexFormatError``, and a file
+    that cannot be read or written an ``OSError``.
+    """
+
+    def __init__(self, message: str, category: str | None = None) -> None:
+        super().__init__(message)
+        self.category = category
+
+    def __reduce__(self) -> tuple[type[EngineError], tuple[str, str | None]]:
+        return (type(self), (str(self), self.category))
+
+
 class TaxiiError(VedetteError):
     """A TAXII server could not be polled: not found, an HTTP error, a time-out."""
 
@@ -79,6 +96,7 @@ class TaxiiAuthError(TaxiiError, PermissionError):
 
 __all__ = [
     "BuildError",
+    "EngineError",
     "FeedError",
     "IndexFormatError",
     "IndicatorError",

@@ -1,49 +1,19 @@
-//! `vedette.IndexBuilder` and the report of a feed load.
+//! `vedette.IndexBuilder`.
 
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedBytes;
-use vedette_core::feed::ParseOptions;
-use vedette_core::{Allowlist, LoadOptions, Meta, Tlp};
+use vedette_core::Allowlist;
 
-use crate::convert;
+use crate::convert::{self, FeedInput, LoadReport};
 use crate::errors::Result;
 use crate::index::PyIndex;
-
-/// A feed: a path, or its bytes.
-#[derive(FromPyObject)]
-pub(crate) enum FeedInput {
-    Bytes(PyBackedBytes),
-    Path(PathBuf),
-}
 
 /// An allowlist: bare values, or the path of a MISP warninglist.
 #[derive(FromPyObject)]
 pub(crate) enum AllowInput {
     Values(Vec<String>),
     Path(PathBuf),
-}
-
-/// What one `IndexBuilder.load` did.
-#[pyclass(frozen, get_all, module = "vedette._core")]
-pub(crate) struct LoadReport {
-    name: String,
-    format: Option<&'static str>,
-    loaded: usize,
-    skipped: std::collections::BTreeMap<String, usize>,
-    /// `(line, reason, message)` of the first bad records.
-    errors: Vec<(Option<usize>, String, String)>,
-    masked_host_bits: usize,
-    public_suffix_domains: usize,
-}
-
-#[pymethods]
-impl LoadReport {
-    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
-        let fields = ["name", "format", "loaded", "skipped", "errors", "masked_host_bits"];
-        convert::repr(slf.as_any(), &fields)
-    }
 }
 
 /// Collects indicators, then compiles them into an `Index`.
@@ -78,16 +48,7 @@ impl PyIndexBuilder {
         description: Option<String>,
         override_allowlist: bool,
     ) -> Result<()> {
-        let meta = Meta {
-            source,
-            reference: r#ref,
-            confidence,
-            tlp: tlp.map(str::parse::<Tlp>).transpose().map_err(pyo3::exceptions::PyValueError::new_err)?,
-            tags,
-            valid_from: valid_from.map(convert::timestamp).transpose()?,
-            valid_until: valid_until.map(convert::timestamp).transpose()?,
-            description,
-        };
+        let meta = convert::meta(source, r#ref, confidence, tlp, tags, valid_from, valid_until, description)?;
         let kind = convert::kind(kind)?;
         self.inner.add(value, kind, meta)?;
         if override_allowlist {
@@ -138,35 +99,24 @@ impl PyIndexBuilder {
         keep_non_ids: bool,
         zeek_domain_as_hostname: bool,
     ) -> Result<LoadReport> {
-        let format = format.map(str::parse).transpose().map_err(pyo3::exceptions::PyValueError::new_err)?;
-        let name = match &feed {
-            FeedInput::Path(path) => path.display().to_string(),
-            FeedInput::Bytes(_) => String::new(),
-        };
-        let parse = ParseOptions { keep_non_ids, zeek_domain_as_hostname };
-        let options = LoadOptions { name, format, source, kind: convert::kind(kind)?, strict, parse };
+        let options = convert::load_options(
+            &feed,
+            format,
+            source,
+            kind,
+            strict,
+            keep_non_ids,
+            zeek_domain_as_hostname,
+        )?;
         let inner = &mut self.inner;
         let report = py.detach(|| -> Result<vedette_core::LoadReport> {
             Ok(match &feed {
-                FeedInput::Bytes(bytes) => inner.load(bytes, &options)?,
                 // A directory is a MISP feed: manifest.json and its event files.
                 FeedInput::Path(path) if path.is_dir() => inner.load_misp_feed(path, &options)?,
-                FeedInput::Path(path) => inner.load(&std::fs::read(path)?, &options)?,
+                feed => inner.load(&feed.read()?, &options)?,
             })
         })?;
-        Ok(LoadReport {
-            name: report.name,
-            format: report.format.map(|f| f.as_str()),
-            loaded: report.loaded,
-            skipped: report.skipped,
-            errors: report
-                .errors
-                .iter()
-                .map(|e| (e.line(), e.category().to_string(), e.to_string()))
-                .collect(),
-            masked_host_bits: report.masked_host_bits,
-            public_suffix_domains: report.public_suffix_domains,
-        })
+        Ok(report.into())
     }
 
     fn build(&self, py: Python<'_>) -> Result<PyIndex> {

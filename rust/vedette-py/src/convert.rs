@@ -1,9 +1,15 @@
 //! Conversions between Python values and core types: kinds, times, indicator records.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
-use vedette_core::{Indicator as CoreIndicator, Kind, Timestamp};
+use vedette_core::feed::ParseOptions;
+use vedette_core::{Indicator as CoreIndicator, Kind, LoadOptions, Meta, Timestamp, Tlp};
 
 use crate::errors::Result;
 
@@ -47,12 +53,13 @@ pub(crate) fn timestamp(value: &Bound<'_, PyAny>) -> Result<Timestamp> {
     Ok((days * 86_400 + seconds) * 1_000_000 + micros)
 }
 
-/// `at`, or now when `None`. The clock is read only when the time can change the answer:
-/// reading it cost a sixth of a call on a log line.
-pub(crate) fn at(value: Option<&Bound<'_, PyAny>>, index: &vedette_core::Index) -> Result<Timestamp> {
+/// `at`, or now when `None`. The clock is read only when the time can change the answer
+/// (`windows`: some record has a validity window): reading it cost a sixth of a call on
+/// a log line.
+pub(crate) fn at(value: Option<&Bound<'_, PyAny>>, windows: bool) -> Result<Timestamp> {
     match value {
         Some(value) if !value.is_none() => timestamp(value),
-        _ if index.has_validity_windows() => Ok(vedette_core::now()),
+        _ if windows => Ok(vedette_core::now()),
         _ => Ok(Timestamp::default()),
     }
 }
@@ -128,4 +135,163 @@ pub(crate) fn indicator(py: Python<'_>, record: CoreIndicator<'_>) -> PyResult<I
         valid_until: datetime(py, meta.valid_until)?,
         description: meta.description.clone(),
     })
+}
+
+/// The metadata of one added record, from the keyword arguments of `add`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn meta(
+    source: Option<String>,
+    reference: Option<String>,
+    confidence: Option<u8>,
+    tlp: Option<&str>,
+    tags: Vec<String>,
+    valid_from: Option<&Bound<'_, PyAny>>,
+    valid_until: Option<&Bound<'_, PyAny>>,
+    description: Option<String>,
+) -> Result<Meta> {
+    Ok(Meta {
+        source,
+        reference,
+        confidence,
+        tlp: tlp.map(str::parse::<Tlp>).transpose().map_err(PyValueError::new_err)?,
+        tags,
+        valid_from: valid_from.map(timestamp).transpose()?,
+        valid_until: valid_until.map(timestamp).transpose()?,
+        description,
+    })
+}
+
+/// A feed: a path, or its bytes.
+#[derive(FromPyObject)]
+pub(crate) enum FeedInput {
+    Bytes(PyBackedBytes),
+    Path(PathBuf),
+}
+
+impl FeedInput {
+    /// The name reports and errors give the feed: its path, or empty for bytes.
+    pub(crate) fn name(&self) -> String {
+        match self {
+            FeedInput::Path(path) => path.display().to_string(),
+            FeedInput::Bytes(_) => String::new(),
+        }
+    }
+
+    /// The feed's bytes, as given or read from its file (still compressed: the core
+    /// load inflates them). Call it without the GIL.
+    pub(crate) fn read(&self) -> std::io::Result<std::borrow::Cow<'_, [u8]>> {
+        Ok(match self {
+            FeedInput::Bytes(bytes) => std::borrow::Cow::Borrowed(bytes),
+            FeedInput::Path(path) => std::borrow::Cow::Owned(std::fs::read(path)?),
+        })
+    }
+}
+
+/// The options of a feed load, from the keyword arguments of `load`.
+pub(crate) fn load_options(
+    feed: &FeedInput,
+    format: Option<&str>,
+    source: Option<String>,
+    kind: Option<&str>,
+    strict: bool,
+    keep_non_ids: bool,
+    zeek_domain_as_hostname: bool,
+) -> Result<LoadOptions> {
+    let format = format.map(str::parse).transpose().map_err(PyValueError::new_err)?;
+    let parse = ParseOptions { keep_non_ids, zeek_domain_as_hostname };
+    Ok(LoadOptions { name: feed.name(), format, source, kind: self::kind(kind)?, strict, parse })
+}
+
+/// What one feed load did.
+#[pyclass(frozen, get_all, module = "vedette._core")]
+pub(crate) struct LoadReport {
+    name: String,
+    format: Option<&'static str>,
+    loaded: usize,
+    skipped: BTreeMap<String, usize>,
+    /// `(line, reason, message)` of the first bad records.
+    errors: Vec<(Option<usize>, String, String)>,
+    masked_host_bits: usize,
+    public_suffix_domains: usize,
+}
+
+#[pymethods]
+impl LoadReport {
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let fields = ["name", "format", "loaded", "skipped", "errors", "masked_host_bits"];
+        repr(slf.as_any(), &fields)
+    }
+}
+
+impl From<vedette_core::LoadReport> for LoadReport {
+    fn from(report: vedette_core::LoadReport) -> Self {
+        LoadReport {
+            errors: (report.errors.iter())
+                .map(|e| (e.line(), e.category().to_string(), e.to_string()))
+                .collect(),
+            name: report.name,
+            format: report.format.map(|f| f.as_str()),
+            loaded: report.loaded,
+            skipped: report.skipped,
+            masked_host_bits: report.masked_host_bits,
+            public_suffix_domains: report.public_suffix_domains,
+        }
+    }
+}
+
+/// An engine's status as a dict; `sources` maps each source's name to its own dict.
+pub(crate) fn engine_status<'py>(
+    py: Python<'py>,
+    status: &vedette_core::EngineStatus,
+) -> PyResult<Bound<'py, PyDict>> {
+    let out = PyDict::new(py);
+    out.set_item("version", status.version)?;
+    out.set_item("entries", status.entries)?;
+    out.set_item("records", status.records)?;
+    out.set_item("delta_records", status.delta_records)?;
+    out.set_item("removed_records", status.removed_records)?;
+    out.set_item("compactions", status.compactions)?;
+    out.set_item("last_compaction_error", status.last_compaction_error.as_deref())?;
+    out.set_item("memory", status.memory)?;
+    let sources = PyDict::new(py);
+    for source in &status.sources {
+        let s = PyDict::new(py);
+        s.set_item("records", source.records)?;
+        s.set_item("stix_ids", source.stix_ids)?;
+        s.set_item("last_success", datetime(py, source.last_success)?)?;
+        let error = match &source.last_error {
+            None => None,
+            Some(e) => {
+                let error = PyDict::new(py);
+                error.set_item("at", datetime(py, Some(e.at))?)?;
+                error.set_item("message", &e.message)?;
+                Some(error)
+            }
+        };
+        s.set_item("last_error", error)?;
+        s.set_item("checkpoint", source.checkpoint.as_deref())?;
+        sources.set_item(&source.name, s)?;
+    }
+    out.set_item("sources", sources)?;
+    Ok(out)
+}
+
+/// Sightings as a list of dicts, one per record hit.
+pub(crate) fn sightings<'py>(
+    py: Python<'py>,
+    sightings: &[vedette_core::Sighting],
+) -> PyResult<Bound<'py, pyo3::types::PyList>> {
+    let out = pyo3::types::PyList::empty(py);
+    for s in sightings {
+        let d = PyDict::new(py);
+        d.set_item("source", &s.source)?;
+        d.set_item("ref", s.reference.as_deref())?;
+        d.set_item("kind", s.kind.as_str())?;
+        d.set_item("value", &s.value)?;
+        d.set_item("count", s.count)?;
+        d.set_item("first_seen", datetime(py, Some(s.first_seen))?)?;
+        d.set_item("last_seen", datetime(py, Some(s.last_seen))?)?;
+        out.append(d)?;
+    }
+    Ok(out)
 }

@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyString, PyTuple};
 
+use crate::array;
 use crate::convert::{self, Indicator};
 use crate::errors::Result;
 
@@ -37,7 +38,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Haystack {
 const DETACH_FROM: usize = 4096;
 
 /// Runs `f`, with the GIL released if `len` bytes are worth it.
-fn detach_if_long<T: Send>(py: Python<'_>, len: usize, f: impl FnOnce() -> T + Send) -> T {
+pub(crate) fn detach_if_long<T: Send>(py: Python<'_>, len: usize, f: impl FnOnce() -> T + Send) -> T {
     match len < DETACH_FROM {
         true => f(),
         false => py.detach(f),
@@ -45,7 +46,7 @@ fn detach_if_long<T: Send>(py: Python<'_>, len: usize, f: impl FnOnce() -> T + S
 }
 
 impl Haystack {
-    fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             Haystack::Bytes(b) => b,
             Haystack::Str(s) => s.as_bytes(),
@@ -92,7 +93,11 @@ pub(crate) struct PyIndex {
 
 impl PyIndex {
     pub(crate) fn new(index: vedette_core::Index) -> PyIndex {
-        PyIndex { inner: Arc::new(index), records: PyOnceLock::new() }
+        PyIndex::from_arc(Arc::new(index))
+    }
+
+    pub(crate) fn from_arc(index: Arc<vedette_core::Index>) -> PyIndex {
+        PyIndex { inner: index, records: PyOnceLock::new() }
     }
 
     /// The shared object of record `id`, made at its first use.
@@ -105,6 +110,19 @@ impl PyIndex {
         Ok(record.clone_ref(py))
     }
 
+    fn at(&self, at: Option<&Bound<'_, PyAny>>) -> Result<vedette_core::Timestamp> {
+        convert::at(at, self.inner.has_validity_windows())
+    }
+
+    /// `matches` as a tuple of `Match`, with this index's record objects.
+    pub(crate) fn matches<'py>(
+        &self,
+        py: Python<'py>,
+        matches: &vedette_core::Matches,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        matches_of(py, matches, |id| self.record(py, id))
+    }
+
     pub(crate) fn indicators_of(
         &self,
         py: Python<'_>,
@@ -114,27 +132,41 @@ impl PyIndex {
     }
 }
 
-impl PyIndex {
-    /// `matches` as a tuple of `Match`: the empty one is shared, so a line without a
-    /// match allocates nothing.
-    pub(crate) fn matches<'py>(
-        &self,
-        py: Python<'py>,
-        matches: &vedette_core::Matches,
-    ) -> PyResult<Bound<'py, PyTuple>> {
-        if matches.is_empty() {
-            return Ok(PyTuple::empty(py));
-        }
-        let matches = matches
-            .iter()
-            .map(|m| {
-                let indicators = self.indicators_of(py, m.indicators)?;
-                let m = Match { start: m.start, end: m.end, kind: m.kind.as_str(), indicators };
-                Ok(untracked(Bound::new(py, m)?))
-            })
-            .collect::<PyResult<Vec<_>>>()?;
-        PyTuple::new(py, matches)
+/// `matches` as a tuple of `Match`, each record made by `record`: the empty tuple is
+/// shared, so a line without a match allocates nothing.
+pub(crate) fn matches_of<'py>(
+    py: Python<'py>,
+    matches: &vedette_core::Matches,
+    mut record: impl FnMut(vedette_core::IndicatorId) -> PyResult<Py<Indicator>>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    if matches.is_empty() {
+        return Ok(PyTuple::empty(py));
     }
+    let matches = matches
+        .iter()
+        .map(|m| {
+            let indicators = m.indicators.iter().map(|&id| record(id)).collect::<PyResult<_>>()?;
+            let m = Match { start: m.start, end: m.end, kind: m.kind.as_str(), indicators };
+            Ok(untracked(Bound::new(py, m)?))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyTuple::new(py, matches)
+}
+
+/// What `search` finds in `data`, with the GIL released for a long text, in character
+/// offsets for a `str`.
+pub(crate) fn find(
+    py: Python<'_>,
+    data: &Haystack,
+    search: impl FnOnce(&[u8]) -> vedette_core::Matches + Send,
+) -> vedette_core::Matches {
+    detach_if_long(py, data.bytes().len(), || {
+        let mut matches = search(data.bytes());
+        if let Haystack::Str(text) = data {
+            matches.to_char_offsets(text);
+        }
+        matches
+    })
 }
 
 #[pymethods]
@@ -146,28 +178,21 @@ impl PyIndex {
         data: Haystack,
         at: Option<&Bound<'_, PyAny>>,
     ) -> Result<Bound<'py, PyTuple>> {
-        let at = convert::at(at, &self.inner)?;
-        let index = &self.inner;
-        let matches = detach_if_long(py, data.bytes().len(), || {
-            let mut matches = index.find(data.bytes(), at);
-            if let Haystack::Str(text) = &data {
-                matches.to_char_offsets(text);
-            }
-            matches
-        });
+        let at = self.at(at)?;
+        let matches = find(py, &data, |text| self.inner.find(text, at));
         Ok(self.matches(py, &matches)?)
     }
 
     /// A scanner of a stream given in pieces; see `scan::Scanner`.
     #[pyo3(signature = (*, at=None))]
     fn scanner(slf: Bound<'_, Self>, at: Option<&Bound<'_, PyAny>>) -> Result<crate::scan::Scanner> {
-        let at = convert::at(at, &slf.get().inner)?;
+        let at = slf.get().at(at)?;
         Ok(crate::scan::Scanner::new(slf, at))
     }
 
     #[pyo3(signature = (data, *, at=None))]
     fn is_match(&self, py: Python<'_>, data: Haystack, at: Option<&Bound<'_, PyAny>>) -> Result<bool> {
-        let at = convert::at(at, &self.inner)?;
+        let at = self.at(at)?;
         Ok(detach_if_long(py, data.bytes().len(), || self.inner.is_match(data.bytes(), at)))
     }
 
@@ -179,7 +204,7 @@ impl PyIndex {
         kind: Option<&str>,
         at: Option<&Bound<'_, PyAny>>,
     ) -> Result<Vec<Py<Indicator>>> {
-        let (kind, at) = (convert::kind(kind)?, convert::at(at, &self.inner)?);
+        let (kind, at) = (convert::kind(kind)?, self.at(at)?);
         let ids = py.detach(|| self.inner.lookup(value, kind, at))?;
         Ok(self.indicators_of(py, &ids)?)
     }
@@ -263,14 +288,8 @@ impl PyIndex {
         addresses: PyReadonlyArray1<'py, u32>,
         at: Option<&Bound<'py, PyAny>>,
     ) -> Result<Bound<'py, PyArray1<bool>>> {
-        let at = convert::at(at, &self.inner)?;
-        let addresses = addresses.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let mask = py.detach(|| {
-            let mut mask = vec![false; addresses.len()];
-            self.inner.match_ipv4(addresses, at, &mut mask);
-            mask
-        });
-        Ok(mask.into_pyarray(py))
+        let at = self.at(at)?;
+        array::ipv4(py, addresses, |a, out| self.inner.match_ipv4(a, at, out))
     }
 
     #[pyo3(signature = (addresses, *, at=None))]
@@ -280,23 +299,8 @@ impl PyIndex {
         addresses: PyReadonlyArray2<'py, u8>,
         at: Option<&Bound<'py, PyAny>>,
     ) -> Result<Bound<'py, PyArray1<bool>>> {
-        let at = convert::at(at, &self.inner)?;
-        let addresses = addresses.as_array();
-        if addresses.ncols() != 16 {
-            return Err(PyValueError::new_err("IPv6 addresses are an (n, 16) uint8 array").into());
-        }
-        let mask = py.detach(|| {
-            // Row by row whatever the layout: a Fortran-ordered array (a transpose) is
-            // contiguous too, and its buffer read 16 bytes at a time gave other addresses.
-            let rows = addresses.as_standard_layout();
-            let bytes = rows.as_slice().expect("a standard layout is contiguous");
-            let addrs: Vec<u128> =
-                bytes.chunks_exact(16).map(|b| u128::from_be_bytes(b.try_into().unwrap())).collect();
-            let mut mask = vec![false; addrs.len()];
-            self.inner.match_ipv6(&addrs, at, &mut mask);
-            mask
-        });
-        Ok(mask.into_pyarray(py))
+        let at = self.at(at)?;
+        array::ipv6(py, addresses, |a, out| self.inner.match_ipv6(a, at, out))
     }
 
     #[pyo3(signature = (src, dst, *, at=None))]
@@ -308,20 +312,8 @@ impl PyIndex {
         dst: PyReadonlyArray1<'py, u32>,
         at: Option<&Bound<'py, PyAny>>,
     ) -> Result<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
-        let at = convert::at(at, &self.inner)?;
-        let (src, dst) = (src.as_slice(), dst.as_slice());
-        let (src, dst) = (
-            src.map_err(|e| PyValueError::new_err(e.to_string()))?,
-            dst.map_err(|e| PyValueError::new_err(e.to_string()))?,
-        );
-        if src.len() != dst.len() {
-            return Err(
-                PyValueError::new_err(format!("src has {} rows, dst {}", src.len(), dst.len())).into()
-            );
-        }
-        let hits = py.detach(|| self.inner.match_flows(src, dst, at));
-        let ids: Vec<u32> = hits.indicators.iter().map(|id| id.as_u32()).collect();
-        Ok((hits.rows.into_pyarray(py), ids.into_pyarray(py)))
+        let at = self.at(at)?;
+        array::flows(py, src, dst, |s, d| self.inner.match_flows(s, d, at))
     }
 
     /// Writes every indicator as a Zeek intel file.

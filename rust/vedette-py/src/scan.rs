@@ -33,7 +33,7 @@ pub(crate) fn options(
     threads: Option<usize>,
     at: Option<&Bound<'_, PyAny>>,
 ) -> Result<ScanOptions> {
-    let mut options = ScanOptions::new(convert::at(at, index)?);
+    let mut options = ScanOptions::new(convert::at(at, index.has_validity_windows())?);
     if let Some(threads) = threads {
         if threads == 0 {
             return Err(PyValueError::new_err("threads must be at least 1").into());
