@@ -574,7 +574,7 @@ impl PyTransaction {
     ) -> Result<bool> {
         self.ended = true;
         let ops = std::mem::take(&mut self.ops);
-        if exc_type.is_none_or(|t| t.is_none()) {
+        if exc_type.is_none() {
             self.update = Some(apply(py, &self.engine.get().inner, ops)?);
         }
         Ok(false)
