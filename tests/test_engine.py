@@ -208,31 +208,38 @@ def test_gil_is_released_in_find_on_long_texts() -> None:
     engine = vedette.Engine()
     engine.add("evil.example", source="a")
     engine.add("other.example", source="b")  # a delta: the snapshot scans twice
-    text = ("x" * 1000 + " ") * 20_000 + "evil.example"
-    longest_gap = 0.0
-    done = threading.Event()
+    text = ("x" * 1000 + " ") * 40_000 + "evil.example"
 
-    def tick() -> None:
-        nonlocal longest_gap
-        last = time.perf_counter()
-        while not done.is_set():
-            now = time.perf_counter()
-            longest_gap = max(longest_gap, now - last)
-            last = now
+    def attempt() -> tuple[float, float]:
+        """How long one find took, and the longest pause of another thread meanwhile."""
+        longest_gap = 0.0
+        done = threading.Event()
 
-    thread = threading.Thread(target=tick)
-    thread.start()
-    try:
-        time.sleep(0.01)
-        start = time.perf_counter()
-        assert values(engine.find(text)) == ["evil.example"]
-        took = time.perf_counter() - start
-    finally:
-        done.set()
-        thread.join()
-    # Holding the GIL, the call would stop the other thread for all of its duration.
-    assert took > 0.02, "the text is too short to tell"
-    assert longest_gap < took / 2
+        def tick() -> None:
+            nonlocal longest_gap
+            last = time.perf_counter()
+            while not done.is_set():
+                now = time.perf_counter()
+                longest_gap = max(longest_gap, now - last)
+                last = now
+
+        thread = threading.Thread(target=tick)
+        thread.start()
+        try:
+            time.sleep(0.01)
+            start = time.perf_counter()
+            assert values(engine.find(text)) == ["evil.example"]
+            took = time.perf_counter() - start
+        finally:
+            done.set()
+            thread.join()
+        return took, longest_gap
+
+    # Holding the GIL, the call would stop the other thread for all of its duration in
+    # every attempt; a loaded machine may pause it for other reasons in one of them.
+    results = [attempt() for _ in range(3)]
+    assert all(took > 0.02 for took, _ in results), "the text is too short to tell"
+    assert any(gap < took / 2 for took, gap in results), results
 
 
 def test_swap_under_readers() -> None:

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
+import signal
 import sys
+import threading
 import time
 import urllib.parse
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from vedette import Index, IndexBuilder, LoadReport, VedetteError, __version__, taxii
+from vedette import (
+    Engine,
+    Index,
+    IndexBuilder,
+    LoadReport,
+    VedetteError,
+    Watcher,
+    __version__,
+    taxii,
+)
 
 
 def _sample(name: str) -> Path:
@@ -30,7 +42,7 @@ def _build(args: argparse.Namespace, feeds: Sequence[str]) -> Index:
     for feed in feeds:
         _report(feed, builder.load(feed, strict=args.strict, source=Path(feed).name))
     if getattr(args, "taxii", None):
-        password = args.taxii_password or os.environ.get("VEDETTE_TAXII_PASSWORD")
+        password = _taxii_password(args)
         result = taxii.poll(
             args.taxii,
             args.collection,
@@ -142,6 +154,107 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _taxii_password(args: argparse.Namespace) -> str | None:
+    return args.taxii_password or os.environ.get("VEDETTE_TAXII_PASSWORD")
+
+
+class _TaxiiPoller(threading.Thread):
+    """Polls a TAXII collection into the engine every ``interval`` seconds, from the
+    engine's checkpoint for it, and queues each new page for the retro-hunt."""
+
+    def __init__(self, engine: Engine, args: argparse.Namespace, stop: threading.Event) -> None:
+        super().__init__(name="vedette-taxii", daemon=True)
+        self.engine, self.args, self.stop = engine, args, stop
+        self.source = urllib.parse.urlsplit(args.taxii).hostname or args.taxii
+        self.pages: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+
+    def poll_once(self) -> None:
+        status = self.engine.status()["sources"].get(self.source, {})
+        result = taxii.poll(
+            self.args.taxii,
+            self.args.collection,
+            user=self.args.taxii_user,
+            password=_taxii_password(self.args),
+            added_after=status.get("checkpoint") or self.args.added_after,
+        )
+        if result.objects:
+            bundle = result.bundle()
+            self.engine.load(bundle, format="stix", source=self.source)
+            self.pages.put(bundle)
+        if result.checkpoint:
+            self.engine.set_checkpoint(self.source, result.checkpoint)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.poll_once()
+            except (VedetteError, OSError, ValueError) as err:
+                # The engine keeps its snapshot; the error shows in status() and here.
+                print(f"vedette: {self.args.taxii}: {err}", file=sys.stderr)
+            self.stop.wait(self.args.interval)
+
+
+def _cmd_watch(args: argparse.Namespace) -> int:
+    if args.taxii and not args.collection:
+        raise SystemExit("vedette watch: --taxii needs --collection ID")
+    state = Path(args.state) if args.state else None
+    if state is not None and (state / "state.json").exists():
+        engine = Engine.open(state)
+    elif args.index:
+        engine = Engine(Index.load(args.index))
+    else:
+        engine = Engine()
+    for feed in args.feed:
+        # The file is the source's whole list: what it no longer holds is removed.
+        update = engine.load(feed, source=Path(feed).name, sync=True, strict=args.strict)
+        for report in update.reports:
+            _report(feed, report)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    poller = None
+    if args.taxii:
+        poller = _TaxiiPoller(engine, args, stop)
+        poller.start()
+    sys.stdout.flush()
+    output: str | int = args.output or sys.stdout.fileno()
+    watcher = Watcher(
+        args.logs, output, format=args.format, from_start=args.from_start, retro_bytes=args.retro
+    )
+    print(f"vedette: watching {len(args.logs)} logs, {len(engine)} indicators", file=sys.stderr)
+    read = hits = retro = 0
+    version, index = -1, None
+    try:
+        while not stop.is_set():
+            if engine.version != version:
+                # One index per published version: hits name their records through it.
+                snapshot = engine.snapshot()
+                version, index = snapshot.version, snapshot.to_index()
+            assert index is not None
+            while poller is not None and not poller.pages.empty():
+                page = IndexBuilder()
+                page.load(poller.pages.get(), format="stix", source=poller.source)
+                retro += watcher.retro_hunt(page.build(), version=version)[1]
+            got, found, errors = watcher.poll(index, version=version)
+            read, hits = read + got, hits + found
+            for file, _category, message in errors:
+                print(f"vedette: {file}: {message}", file=sys.stderr)
+            if not got:
+                stop.wait(args.poll)
+    finally:
+        stop.set()
+        watcher.close()
+        if state is not None:
+            engine.save(state)
+        engine.close()
+    print(
+        f"vedette: {read} bytes read, {hits} hits, {retro} retro-hunt hits, "
+        f"engine version {engine.version}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vedette", description=__doc__)
     parser.add_argument("--version", action="version", version=f"vedette {__version__}")
@@ -198,6 +311,52 @@ def _parser() -> argparse.ArgumentParser:
         "--added-after", metavar="TIME", help="only objects added after this checkpoint"
     )
     scan.set_defaults(run=_cmd_scan)
+
+    watch = commands.add_parser(
+        "watch",
+        help="follow growing logs against a live engine, one JSON line per hit as it is found",
+        description="Follows logs as tail -F does; hits are flushed as found, each with the "
+        "engine's version. When a TAXII poll brings indicators, the lines read lately are "
+        "scanned again against them (hits say retro: true). SIGINT/SIGTERM end it, exit 0.",
+    )
+    watch.add_argument("logs", nargs="+", metavar="LOG", help="logs to follow")
+    watch.add_argument(
+        "--feed", action="append", default=[], metavar="FEED", help="a feed to load (repeatable)"
+    )
+    watch.add_argument("--index", metavar="FILE", help="a compiled index to start from")
+    watch.add_argument("--strict", action="store_true", help="fail on the first bad feed record")
+    watch.add_argument("--format", choices=["jsonl", "zeek", "ecs"], default="jsonl")
+    watch.add_argument("-o", "--output", metavar="FILE", help="write hits here (default: stdout)")
+    watch.add_argument(
+        "--retro",
+        type=int,
+        default=64 << 20,
+        metavar="BYTES",
+        help="bytes of each log kept for the retro-hunt (default: 64 MiB)",
+    )
+    watch.add_argument(
+        "--from-start", action="store_true", help="read the logs from their start, not their end"
+    )
+    watch.add_argument(
+        "--poll", type=float, default=0.05, metavar="SECONDS", help=argparse.SUPPRESS
+    )
+    watch.add_argument(
+        "--state", metavar="DIR", help="the engine's state: resumed at start, saved at exit"
+    )
+    watch_taxii = watch.add_argument_group("TAXII 2.1")
+    watch_taxii.add_argument("--taxii", metavar="URL", help="an API root to poll")
+    watch_taxii.add_argument("--collection", metavar="ID", help="the collection to poll")
+    watch_taxii.add_argument("--taxii-user", metavar="USER")
+    watch_taxii.add_argument(
+        "--taxii-password", metavar="PASSWORD", help="or set VEDETTE_TAXII_PASSWORD"
+    )
+    watch_taxii.add_argument(
+        "--added-after", metavar="TIME", help="the first poll's checkpoint (later: the engine's)"
+    )
+    watch_taxii.add_argument(
+        "--interval", type=float, default=60.0, metavar="SECONDS", help="between polls (60)"
+    )
+    watch.set_defaults(run=_cmd_watch)
 
     comp = commands.add_parser("compile", help="compile feeds into an index file")
     comp.add_argument("feeds", nargs="+", metavar="FEED")

@@ -474,7 +474,7 @@ impl Watcher {
         at: Option<&Bound<'_, PyAny>>,
         retro: bool,
     ) -> Result<Polled> {
-        let at = convert::at(at, &index.inner)?;
+        let at = convert::at(at, index.inner.has_validity_windows())?;
         let Some(writer) = self.writer.as_mut() else {
             return Err(PyValueError::new_err("the watcher is closed").into());
         };
