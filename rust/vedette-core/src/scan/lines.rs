@@ -4,7 +4,7 @@
 //! the limit is cut, so that memory is bounded by the chunk and the line limit, never by
 //! the file (docs/semantics.md §9.2).
 
-use std::io::{self, Read};
+use std::io::Read;
 
 use memchr::memchr;
 
@@ -77,6 +77,13 @@ impl Splitter {
         }
         self.len += bytes.len();
         None
+    }
+
+    /// Steps over `bytes`, whole lines none of which is over the limit.
+    fn whole_lines(&mut self, bytes: &[u8]) {
+        self.line += memchr::memchr_iter(b'\n', bytes).count() as u64;
+        self.len = 0;
+        self.cut = false;
     }
 
     fn long_line(&self, name: &str, line: u64) -> ScanError {
@@ -175,38 +182,28 @@ impl<R: Read> LineChunks<R> {
     /// [`Self::limit`]. Sets `eof` when the reader ends.
     fn fill(&mut self, buf: &mut Vec<u8>) -> Result<(), ScanError> {
         let len = buf.len();
-        // NOTE: `next` only asks for more when the line in progress is within its limit,
-        // so `len` is under the limit here and `want` is at least 1.
         let want = self.chunk_bytes.saturating_sub(len).saturating_add(SLACK).min(self.limit() - len);
         if buf.capacity() < len + want {
-            // Grow by doubling, up to the limit, so that a chunk reallocates rarely.
             let cap = (len + want).max(buf.capacity().saturating_mul(2)).min(self.limit());
             buf.reserve_exact(cap - len);
         }
-        buf.resize(len + want, 0);
-        let mut filled = len;
-        let result = loop {
-            if filled == buf.len() {
-                break Ok(());
+        // `read_to_end` on a `Take` appends into the spare capacity without zeroing it
+        // first (a memset of every byte read, before), and stops at `want` bytes or the
+        // end; what it read before an error stays in `buf`.
+        let read = (&mut self.reader).take(want as u64).read_to_end(buf);
+        match read {
+            Ok(n) if n < want => {
+                self.eof = true;
+                Ok(())
             }
-            match self.reader.read(&mut buf[filled..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    break Ok(());
-                }
-                Ok(n) => filled += n,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => {
-                    self.eof = true;
-                    break Err(scan_error(&self.name, &err));
-                }
+            Ok(_) => Ok(()),
+            Err(err) => {
+                self.eof = true;
+                Err(scan_error(&self.name, &err))
             }
-        };
-        buf.truncate(filled);
-        result
+        }
     }
 
-    /// The chunk `buf[..end]`; what follows `end` is kept for the next chunk.
     fn emit(&mut self, mut buf: Vec<u8>, end: usize, first_line: u64) -> Chunk {
         let mut carry = self.spare.pop().unwrap_or_default();
         carry.extend_from_slice(&buf[end..]);
@@ -228,6 +225,19 @@ impl<R: Read> Iterator for LineChunks<R> {
         }
         let first_line = self.splitter.line;
         let mut buf = std::mem::take(&mut self.carry);
+        // Most chunks hold no line near the limit: then the chunk ends at the first line
+        // end past `chunk_bytes`, and its lines are counted in one pass, instead of a
+        // search per line.
+        while !self.eof && self.splitter.len + buf.len() <= self.splitter.max_line_bytes {
+            if let Some(end) = buf.get(self.chunk_bytes - 1..).and_then(|rest| memchr(b'\n', rest)) {
+                let end = self.chunk_bytes + end;
+                self.splitter.whole_lines(&buf[..end]);
+                return Some(Ok(self.emit(buf, end, first_line)));
+            }
+            if let Err(err) = self.fill(&mut buf) {
+                self.failure = Some(err);
+            }
+        }
         let mut pos = 0;
         loop {
             while let Some(boundary) = self.splitter.next(&buf[pos..]) {
