@@ -142,6 +142,11 @@ fn every_compression_gives_the_hits_of_the_plain_bytes() {
             assert_eq!(spans(&sink.hits), want, "{kind}, {threads} threads, {chunk}-byte chunks");
             assert_eq!(summary.stats.bytes, text.len() as u64, "{kind}");
             assert_eq!(summary.stats.hits, want.len() as u64, "{kind}");
+            assert_eq!(
+                summary.stats.lines,
+                text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count() as u64,
+                "{kind}"
+            );
             assert_eq!(summary.stats.files, 1);
             assert!(sink.hits.iter().all(|h| h.file.as_ref() == path.display().to_string()));
         }

@@ -24,6 +24,8 @@ pub struct Chunk {
     /// starts with the rest of a cut line has that line's number, the same as the chunk
     /// before it ends in.
     pub first_line: u64,
+    /// The `\n` in `bytes`: where the next chunk's `first_line` is counted from.
+    pub newlines: u64,
 }
 
 /// A place where the bytes handed to [`Splitter::next`] may be split.
@@ -209,7 +211,7 @@ impl<R: Read> LineChunks<R> {
         carry.extend_from_slice(&buf[end..]);
         buf.truncate(end);
         self.carry = carry;
-        Chunk { bytes: buf, first_line }
+        Chunk { bytes: buf, first_line, newlines: self.splitter.line - first_line }
     }
 }
 
@@ -263,7 +265,7 @@ impl<R: Read> Iterator for LineChunks<R> {
                     self.recycle(buf);
                     return self.failure.take().map(Err);
                 }
-                return Some(Ok(Chunk { bytes: buf, first_line }));
+                return Some(Ok(Chunk { bytes: buf, first_line, newlines: self.splitter.line - first_line }));
             }
             if let Err(err) = self.fill(&mut buf) {
                 self.failure = Some(err);

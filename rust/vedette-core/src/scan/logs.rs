@@ -151,6 +151,9 @@ impl LogContext {
     /// A chunk may hold a header block in the middle: to attribute a hit there, advance a
     /// clone of the chunk's starting context over the lines before the hit's line.
     ///
+    /// Returns whether the chunk held a `#` line: only then may the context have changed
+    /// within it.
+    ///
     /// # Example
     /// ```
     /// use vedette_core::scan::logs::LogContext;
@@ -161,13 +164,13 @@ impl LogContext {
     /// context.advance(b"#separator \\x09\n#fields\tts\thost\n");
     /// assert_eq!(context.attribute(line, 4, 16).field.as_deref(), Some("host"));
     /// ```
-    pub fn advance(&mut self, chunk: &[u8]) {
+    pub fn advance(&mut self, chunk: &[u8]) -> bool {
         let mut at = if chunk.first() == Some(&b'#') {
             0
         } else {
             match memmem::find(chunk, b"\n#") {
                 Some(newline) => newline + 1,
-                None => return,
+                None => return false,
             }
         };
         loop {
@@ -176,7 +179,7 @@ impl LogContext {
             self.header_line(line.strip_suffix(b"\r").unwrap_or(line));
             match memmem::find(&chunk[end..], b"\n#") {
                 Some(newline) => at = end + newline + 1,
-                None => return,
+                None => return true,
             }
         }
     }
@@ -290,12 +293,6 @@ impl LogContext {
             (LogFormat::ZeekJson | LogFormat::SuricataEve, _) => true,
             _ => false,
         }
-    }
-
-    /// Whether a header block may start in `chunk` (a `#separator` line), which changes
-    /// the context for the lines after it.
-    pub fn may_change_in(chunk: &[u8]) -> bool {
-        memmem::find(chunk, b"#separator ").is_some()
     }
 
     /// The field named for a hit on [`row_url`](Self::row_url)'s text: `host+uri` for a

@@ -83,6 +83,9 @@ enum Work {
         file: Arc<str>,
         bytes: Vec<u8>,
         first_line: u64,
+        newlines: u64,
+        /// The chunk holds `#` lines, which may change the context within it.
+        headers: bool,
         context: LogContext,
     },
     Error(ScanError),
@@ -129,12 +132,11 @@ impl Index {
         };
         let work = |item: Work| match item {
             Work::Opened(file) => Done::Opened(file),
-            Work::Chunk { file, bytes, first_line, context } => {
-                let hits = scan_chunk(self, options.at, &file, &bytes, first_line, context);
-                let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+            Work::Chunk { file, bytes, first_line, newlines, headers, context } => {
+                let hits = scan_chunk(self, options.at, &file, &bytes, first_line, context, headers);
                 let len = bytes.len() as u64;
                 let _ = recycle.send(bytes);
-                Done::Chunk { hits, bytes: len, lines }
+                Done::Chunk { hits, bytes: len, lines: newlines }
             }
             Work::Error(error) => Done::Error(error),
             Work::PartialLastLine => Done::PartialLastLine,
@@ -171,10 +173,18 @@ fn read_input(
             Ok(chunk) => {
                 let here = context.get_or_insert_with(|| LogContext::sniff(&chunk.bytes));
                 let at_start = here.clone();
-                here.advance(&chunk.bytes);
+                let headers = here.advance(&chunk.bytes);
                 ends_in_newline = chunk.bytes.last().is_none_or(|&b| b == b'\n');
-                let first_line = chunk.first_line;
-                send(Work::Chunk { file: file.clone(), bytes: chunk.bytes, first_line, context: at_start })
+                let (first_line, newlines) = (chunk.first_line, chunk.newlines);
+                let bytes = chunk.bytes;
+                send(Work::Chunk {
+                    file: file.clone(),
+                    bytes,
+                    first_line,
+                    newlines,
+                    headers,
+                    context: at_start,
+                })
             }
             Err(error) => send(Work::Error(error)),
         };
@@ -193,6 +203,7 @@ pub(super) fn scan_chunk(
     bytes: &[u8],
     first_line: u64,
     context: LogContext,
+    headers: bool,
 ) -> Vec<FileHit> {
     let mut hits = Vec::new();
     let mut context = context;
@@ -202,7 +213,7 @@ pub(super) fn scan_chunk(
     // Lines one by one only where the log needs it: a header line changes the context,
     // and rows that name URLs in two fields are matched on those fields too. Otherwise
     // the whole chunk is one search.
-    let whole = !row_urls && !LogContext::may_change_in(bytes);
+    let whole = !row_urls && !headers;
     let mut segment_start = 0;
     let mut line_start = 0;
     let flush = |hits: &mut Vec<FileHit>, context: &LogContext, from: usize, to: usize, line_no: u64| {

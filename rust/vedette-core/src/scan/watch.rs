@@ -81,9 +81,9 @@ impl Watch {
             }
             let context = log.context.get_or_insert_with(|| LogContext::sniff(&lines.bytes));
             let at_start = context.clone();
-            context.advance(&lines.bytes);
+            let headers = context.advance(&lines.bytes);
             stats.bytes += lines.bytes.len() as u64;
-            let hits = scan_chunk(index, at, &log.file, &lines.bytes, lines.first_line, at_start);
+            let hits = scan_chunk(index, at, &log.file, &lines.bytes, lines.first_line, at_start, headers);
             if !hand_on(hits, version, false, sink, &mut stats) {
                 break;
             }
@@ -109,7 +109,8 @@ impl Watch {
             }
             let context = log.context.clone().unwrap_or_else(|| LogContext::sniff(&retro));
             stats.bytes += retro.len() as u64;
-            let mut hits = scan_chunk(index, at, &log.file, &retro, 1, context);
+            let headers = context.clone().advance(&retro);
+            let mut hits = scan_chunk(index, at, &log.file, &retro, 1, context, headers);
             for hit in &mut hits {
                 hit.line = 0;
             }
