@@ -218,3 +218,19 @@ def test_cli_scans_with_a_taxii_collection(server, tmp_path, capfd) -> None:
         (1, "www.evil.example", "127.0.0.1")
     ]
     assert "checkpoint" in err
+
+
+def test_publish_posts_sightings_to_the_collection(server) -> None:
+    from vedette import sightings
+
+    engine = vedette.Engine(sightings=True)
+    ref = "indicator--00000001-0000-4000-8000-000000000000"
+    engine.add("evil.example", source="alliance", ref=ref)
+    engine.find("a.evil.example b.evil.example")
+    objects = sightings.to_stix(engine.sightings(), sensor="sensor-1")
+    status = taxii.publish(server, COLLECTION, objects, user="analyst", password="s3cret")
+    assert status.get("success_count") == len(objects) == 2
+    posted = taxii.poll(server, COLLECTION, user="analyst", password="s3cret").objects
+    (sighting,) = [o for o in posted if o["type"] == "sighting"]
+    assert (sighting["sighting_of_ref"], sighting["count"]) == (ref, 2)  # two hosts, two hits
+    assert any(o["type"] == "identity" and o["name"] == "sensor-1" for o in posted)

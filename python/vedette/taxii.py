@@ -42,8 +42,26 @@ class PollResult:
         ).encode()
 
 
-def _request(url: str, auth: str | None, timeout: float) -> tuple[dict, dict[str, str]]:
-    request = urllib.request.Request(url, headers={"Accept": MEDIA_TYPE})
+def _objects_url(url: str, collection: str) -> str:
+    root = url if url.endswith("/") else url + "/"
+    return urllib.parse.urljoin(
+        root, f"collections/{urllib.parse.quote(collection, safe='')}/objects/"
+    )
+
+
+def _basic(user: str | None, password: str | None) -> str | None:
+    if user is None:
+        return None
+    token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
+    return f"Basic {token}"
+
+
+def _request(
+    url: str, auth: str | None, timeout: float, body: bytes | None = None
+) -> tuple[dict, dict[str, str]]:
+    request = urllib.request.Request(url, headers={"Accept": MEDIA_TYPE}, data=body)
+    if body is not None:
+        request.add_header("Content-Type", MEDIA_TYPE)
     if auth:
         request.add_header("Authorization", auth)
     try:
@@ -81,14 +99,7 @@ def poll(
     Raises ``TaxiiAuthError`` on 401/403 and ``TaxiiError`` on 404, other HTTP errors,
     time-outs and unreachable servers.
     """
-    root = url if url.endswith("/") else url + "/"
-    base = urllib.parse.urljoin(
-        root, f"collections/{urllib.parse.quote(collection, safe='')}/objects/"
-    )
-    auth = None
-    if user is not None:
-        token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
-        auth = f"Basic {token}"
+    base, auth = _objects_url(url, collection), _basic(user, password)
     result = PollResult()
     params: dict[str, str] = {"limit": str(limit)}
     if added_after:
@@ -103,3 +114,20 @@ def poll(
         if not envelope.get("more") or not envelope.get("next"):
             return result
         params["next"] = str(envelope["next"])
+
+
+def publish(
+    url: str,
+    collection: str,
+    objects: list[dict],
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    timeout: float = 30.0,
+) -> dict:
+    """POSTs ``objects`` (STIX 2.1) to the writable ``collection`` under the API root
+    ``url`` in one envelope, and returns the server's status resource. Raises as
+    ``poll`` does."""
+    body = json.dumps({"objects": objects}).encode()
+    status, _ = _request(_objects_url(url, collection), _basic(user, password), timeout, body)
+    return status
