@@ -254,7 +254,8 @@ def test_watcher_follows_a_log_and_retro_hunts(tmp_path) -> None:
     index = vedette.compile(["evil.example"])
     with log.open("a") as f:
         f.write("x evil.example\ny bad.example\n")
-    assert watcher.poll(index, version=1)[1] == 1
+    _, hits, _, seen = watcher.poll(index, version=1)
+    assert hits == 1 and seen == [(0, 1)]
     hits = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(h["line"], h["observed"], h["version"]) for h in hits] == [(1, "evil.example", 1)]
     # bad.example arrives: the lines read since the watch began are scanned again.

@@ -18,6 +18,8 @@ pytest.importorskip("medallion")
 
 from test_taxii import COLLECTION, add_objects, indicator, server  # noqa: F401
 
+from vedette import taxii
+
 LATE = indicator(4, "[domain-name:value = 'late.example']", "2026-02-01T00:00:00.000Z")
 
 
@@ -41,6 +43,7 @@ def test_watch_follows_a_log_against_a_taxii_collection(server, tmp_path) -> Non
     env = dict(os.environ, VEDETTE_TAXII_PASSWORD="s3cret")
     argv = [sys.executable, "-m", "vedette.cli", "watch", "--taxii", server, "--collection"]
     argv += [COLLECTION, "--taxii-user", "analyst", "--interval", "0.2", "-o", str(out), str(log)]
+    argv += ["--publish-sightings", "--sensor", "sensor-1"]
     process = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE)
 
     def append(text: str) -> None:
@@ -82,4 +85,18 @@ def test_watch_follows_a_log_against_a_taxii_collection(server, tmp_path) -> Non
         _, err = process.communicate(timeout=20)
     assert process.returncode == 0, err
     assert b"Traceback" not in err and b"hits" in err
+    # The sightings of the hits arrived in the collection, each hit counted once.
+    posted = taxii.poll(server, COLLECTION, user="analyst", password="s3cret").objects
+    counts: dict[str, int] = {}
+    for o in posted:
+        if o["type"] == "sighting":
+            counts[o["sighting_of_ref"]] = counts.get(o["sighting_of_ref"], 0) + o["count"]
+    hit_counts: dict[str, int] = {}
+    for hit in _hits(out):
+        if not hit.get("retro"):
+            ref = hit["indicators"][0]["ref"]
+            hit_counts[ref] = hit_counts.get(ref, 0) + 1
+    assert counts == hit_counts and counts[indicator(1, "", "")["id"]] == 2
+    identities = [o for o in posted if o["type"] == "identity" and o["name"] == "sensor-1"]
+    assert len(identities) == 1
     assert not any(h["observed"] == "a.late.example" for h in _hits(out)), "read before the watch"

@@ -220,10 +220,11 @@ class Watcher:
     ) -> Watcher: ...
     def poll(
         self, index: Index, *, version: int | None = None, at: _TimeLike | None = None
-    ) -> tuple[int, int, list[_ScanError]]:
+    ) -> tuple[int, int, list[_ScanError], list[tuple[int, int]]]:
         """Reads what the logs appended since the last poll and writes the hits of their
         whole lines against ``index``, each marked with ``version``: ``(bytes, hits,
-        errors)``. A log that cannot be read is polled again next time."""
+        errors, seen)``, ``seen`` the hits per record id of ``index``. A log that cannot
+        be read is polled again next time."""
     def retro_hunt(
         self, index: Index, *, version: int | None = None, at: _TimeLike | None = None
     ) -> tuple[int, int]:

@@ -6,11 +6,13 @@ import argparse
 import os
 import queue
 import signal
+import socket
 import sys
 import threading
 import time
 import urllib.parse
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from vedette import (
     VedetteError,
     Watcher,
     __version__,
+    sightings,
     taxii,
 )
 
@@ -162,11 +165,38 @@ class _TaxiiPoller(threading.Thread):
     """Polls a TAXII collection into the engine every ``interval`` seconds, from the
     engine's checkpoint for it, and queues each new page for the retro-hunt."""
 
-    def __init__(self, engine: Engine, args: argparse.Namespace, stop: threading.Event) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        args: argparse.Namespace,
+        stop: threading.Event,
+        seen: _Sightings,
+    ) -> None:
         super().__init__(name="vedette-taxii", daemon=True)
-        self.engine, self.args, self.stop = engine, args, stop
+        self.engine, self.args, self.stop, self.seen = engine, args, stop, seen
+        self.identity_sent = False
         self.source = urllib.parse.urlsplit(args.taxii).hostname or args.taxii
         self.pages: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+
+    def publish_sightings(self) -> int:
+        """Posts the sightings counted since the last call; the sensor's Identity goes
+        with the first batch. Returns the Sightings posted."""
+        if self.args.publish_sightings is None:
+            return 0
+        objects = sightings.to_stix(self.seen.take(), sensor=self.args.sensor)
+        if self.identity_sent:
+            objects = [o for o in objects if o["type"] == "sighting"]
+        if not objects:
+            return 0
+        taxii.publish(
+            self.args.taxii,
+            self.args.publish_sightings or self.args.collection,
+            objects,
+            user=self.args.taxii_user,
+            password=_taxii_password(self.args),
+        )
+        self.identity_sent = True
+        return sum(o["type"] == "sighting" for o in objects)
 
     def poll_once(self) -> None:
         status = self.engine.status()["sources"].get(self.source, {})
@@ -188,15 +218,50 @@ class _TaxiiPoller(threading.Thread):
         while not self.stop.is_set():
             try:
                 self.poll_once()
+                self.publish_sightings()
             except (VedetteError, OSError, ValueError) as err:
                 # The engine keeps its snapshot; the error shows in status() and here.
                 print(f"vedette: {self.args.taxii}: {err}", file=sys.stderr)
             self.stop.wait(self.args.interval)
 
 
+class _Sightings:
+    """Hits per indicator record since the last report, for ``--publish-sightings``, by
+    record identity (source, ref, kind, value) across index versions; taken in the shape
+    of ``Engine.sightings``."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: dict[tuple[str | None, str | None, str, str], int] = {}
+        self.first: dict[tuple[str | None, str | None, str, str], datetime] = {}
+        self.last: dict[tuple[str | None, str | None, str, str], datetime] = {}
+
+    def add(self, index: Index, seen: list[tuple[int, int]]) -> None:
+        now = datetime.now(timezone.utc)
+        with self.lock:
+            for record_id, count in seen:
+                record = index.indicator(record_id)
+                key = (record.source, record.ref, record.kind, record.value)
+                self.counts[key] = self.counts.get(key, 0) + count
+                self.first.setdefault(key, now)
+                self.last[key] = now
+
+    def take(self) -> list[dict[str, object]]:
+        with self.lock:
+            taken = [
+                {"source": k[0], "ref": k[1], "kind": k[2], "value": k[3], "count": n,
+                 "first_seen": self.first[k], "last_seen": self.last[k]}
+                for k, n in self.counts.items()
+            ]
+            self.counts, self.first, self.last = {}, {}, {}
+        return taken
+
+
 def _cmd_watch(args: argparse.Namespace) -> int:
     if args.taxii and not args.collection:
         raise SystemExit("vedette watch: --taxii needs --collection ID")
+    if args.publish_sightings is not None and not args.taxii:
+        raise SystemExit("vedette watch: --publish-sightings needs --taxii")
     state = Path(args.state) if args.state else None
     if state is not None and (state / "state.json").exists():
         engine = Engine.open(state)
@@ -212,9 +277,9 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    poller = None
+    poller, seen = None, _Sightings()
     if args.taxii:
-        poller = _TaxiiPoller(engine, args, stop)
+        poller = _TaxiiPoller(engine, args, stop, seen)
         poller.start()
     sys.stdout.flush()
     output: str | int = args.output or sys.stdout.fileno()
@@ -235,8 +300,10 @@ def _cmd_watch(args: argparse.Namespace) -> int:
                 page = IndexBuilder()
                 page.load(poller.pages.get(), format="stix", source=poller.source)
                 retro += watcher.retro_hunt(page.build(), version=version)[1]
-            got, found, errors = watcher.poll(index, version=version)
+            got, found, errors, hit_records = watcher.poll(index, version=version)
             read, hits = read + got, hits + found
+            if hit_records and args.publish_sightings is not None:
+                seen.add(index, hit_records)
             for file, _category, message in errors:
                 print(f"vedette: {file}: {message}", file=sys.stderr)
             if not got:
@@ -244,6 +311,12 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     finally:
         stop.set()
         watcher.close()
+        if poller is not None:
+            poller.join()
+            try:
+                poller.publish_sightings()
+            except (VedetteError, OSError, ValueError) as err:
+                print(f"vedette: publishing sightings: {err}", file=sys.stderr)
         if state is not None:
             engine.save(state)
         engine.close()
@@ -355,6 +428,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     watch_taxii.add_argument(
         "--interval", type=float, default=60.0, metavar="SECONDS", help="between polls (60)"
+    )
+    watch_taxii.add_argument(
+        "--publish-sightings",
+        nargs="?",
+        const="",
+        metavar="COLLECTION",
+        help="post STIX Sightings of the hits after each poll (to the polled collection, "
+        "or to COLLECTION)",
+    )
+    watch_taxii.add_argument(
+        "--sensor",
+        default=socket.gethostname(),
+        metavar="NAME",
+        help="the sensor's name in the Sightings (default: the host name)",
     )
     watch.set_defaults(run=_cmd_watch)
 

@@ -129,8 +129,8 @@ pub(crate) fn scan_inputs(py: Python<'_>, paths: Vec<String>) -> (Vec<String>, V
 /// A scan error as Python sees it: `(file, category, message)`.
 type ErrorTuple = (String, &'static str, String);
 
-/// What a watcher's poll did: `(bytes, hits, errors)`.
-type Polled = (u64, u64, Vec<ErrorTuple>);
+/// What a watcher's poll did: `(bytes, hits, errors, hits per record id)`.
+type Polled = (u64, u64, Vec<ErrorTuple>, Vec<(u32, u64)>);
 
 fn error_tuple(e: &ScanError) -> ErrorTuple {
     (e.file().to_string(), e.category(), e.message().to_string())
@@ -443,10 +443,15 @@ struct WriteTo<'w, W: Write> {
     writer: &'w mut HitWriter<W>,
     index: &'w vedette_core::Index,
     failed: Option<io::Error>,
+    /// Hits per record id: what a sensor reports back as sightings.
+    seen: std::collections::BTreeMap<u32, u64>,
 }
 
 impl<W: Write + Send> HitSink for WriteTo<'_, W> {
     fn hit(&mut self, hit: CoreFileHit) -> bool {
+        for id in &hit.indicators {
+            *self.seen.entry(id.as_u32()).or_default() += 1;
+        }
         match self.writer.write(self.index, &hit) {
             Ok(()) => true,
             Err(err) => {
@@ -479,18 +484,18 @@ impl Watcher {
             return Err(PyValueError::new_err("the watcher is closed").into());
         };
         let (watch, core) = (&mut self.watch, &index.inner);
-        let (stats, errors, failed) = py.detach(|| {
-            let mut sink = WriteTo { writer, index: core, failed: None };
+        let (stats, errors, failed, seen) = py.detach(|| {
+            let mut sink = WriteTo { writer, index: core, failed: None, seen: Default::default() };
             let (stats, errors) = match retro {
                 true => (watch.retro_hunt(core, at, version, &mut sink), Vec::new()),
                 false => watch.poll(core, at, version, &mut sink),
             };
-            (stats, errors, sink.failed)
+            (stats, errors, sink.failed, sink.seen)
         });
         if let Some(err) = failed {
             return Err(err.into());
         }
-        Ok((stats.bytes, stats.hits, errors.iter().map(error_tuple).collect()))
+        Ok((stats.bytes, stats.hits, errors.iter().map(error_tuple).collect(), seen.into_iter().collect()))
     }
 }
 
@@ -514,7 +519,8 @@ impl Watcher {
     }
 
     /// Reads what the logs appended and writes the hits of their whole lines against
-    /// `index`, each with `version`; returns `(bytes, hits, errors)`.
+    /// `index`, each with `version`; returns `(bytes, hits, errors, seen)`, `seen` the
+    /// hits per record id of `index`.
     #[pyo3(signature = (index, *, version=None, at=None))]
     fn poll(
         &mut self,
@@ -537,7 +543,7 @@ impl Watcher {
         version: Option<u64>,
         at: Option<&Bound<'_, PyAny>>,
     ) -> Result<(u64, u64)> {
-        let (bytes, hits, _) = self.run(py, &index, version, at, true)?;
+        let (bytes, hits, _, _) = self.run(py, &index, version, at, true)?;
         Ok((bytes, hits))
     }
 
