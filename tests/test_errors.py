@@ -58,3 +58,14 @@ def test_bad_arguments_are_type_or_value_errors() -> None:
         vedette.IndexBuilder().add("1.2.3.4", tlp="purple")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         index.find("1.2.3.4", at="yesterday")
+
+
+@pytest.mark.parametrize(
+    "at", [float("nan"), float("inf"), -float("inf"), 1e300], ids=["nan", "inf", "-inf", "huge"]
+)
+def test_times_that_are_no_times_are_refused(at: float) -> None:
+    index = vedette.compile(["evil.example"])
+    with pytest.raises(ValueError, match="not Unix seconds"):
+        index.find("evil.example", at=at)
+    with pytest.raises(ValueError, match="not Unix seconds"):
+        vedette.IndexBuilder().add("evil.example", valid_until=at)

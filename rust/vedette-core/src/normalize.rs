@@ -344,6 +344,10 @@ fn parse_ip(v: &str, strict: bool) -> Option<Result<ParsedIp, IpError>> {
         }
         return Some(parse_addr(a)?.and_then(|(addr, v4)| {
             let (family, bits) = if v4 { (Kind::Ipv4, 32) } else { (Kind::Ipv6, 128) };
+            // As for octets: `/024` is refused as `024.1.2.3` is, not read as `/24`.
+            if len.len() > 1 && len.starts_with('0') {
+                return Err((family, format!("prefix length {len} has a leading zero")));
+            }
             let prefix = len.parse::<u32>().ok().filter(|&p| p <= bits);
             let Some(prefix) = prefix else {
                 return Err((family, format!("prefix length {len} is out of range 0-{bits}")));

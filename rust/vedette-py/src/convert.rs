@@ -38,6 +38,12 @@ pub(crate) fn timestamp(value: &Bound<'_, PyAny>) -> Result<Timestamp> {
         });
     }
     if let Ok(seconds) = value.extract::<f64>() {
+        // NaN would read as 1970 and infinities as the end of time: refuse them, and
+        // times past what RFC 3339 writes (year 9999), as the core's parser does.
+        if !seconds.is_finite() || seconds.abs() > 253_402_300_799.0 {
+            let reason = format!("time {seconds} is not Unix seconds within years 1-9999");
+            return Err(pyo3::exceptions::PyValueError::new_err(reason).into());
+        }
         return Ok((seconds * 1e6).round() as Timestamp);
     }
     let py = value.py();
