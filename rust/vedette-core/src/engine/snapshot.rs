@@ -233,18 +233,7 @@ impl Snapshot {
     /// When `out` and `addresses` differ in length.
     pub fn match_ipv4(&self, addresses: &[u32], at: Timestamp, out: &mut [bool]) {
         self.base.match_ipv4(addresses, at, out);
-        if self.is_plain() {
-            return;
-        }
-        let delta = &self.delta;
-        for (hit, &addr) in out.iter_mut().zip(addresses) {
-            if *hit && !self.dead.is_empty() {
-                *hit = self.base_covers(self.base.tables.ipv4.covering(addr), at);
-            }
-            if !*hit && delta.tables.has_ip {
-                *hit = delta.tables.ipv4.covering(addr).iter().any(|&e| delta.any_valid(e, at));
-            }
-        }
+        self.correct_ip_hits(addresses, at, out, |index, addr| index.tables.ipv4.covering(addr));
     }
 
     /// Like [`match_ipv4`](Self::match_ipv4) for IPv6 addresses (IPv4-mapped ones are
@@ -254,16 +243,28 @@ impl Snapshot {
     /// When `out` and `addresses` differ in length.
     pub fn match_ipv6(&self, addresses: &[u128], at: Timestamp, out: &mut [bool]) {
         self.base.match_ipv6(addresses, at, out);
+        self.correct_ip_hits(addresses, at, out, |index, addr| index.ip_entries(addr));
+    }
+
+    /// Turns the base's answers in `out` into this snapshot's: a base hit whose records
+    /// are all removed is none, and the delta's entries (from `entries`) may add one.
+    fn correct_ip_hits<A: Copy>(
+        &self,
+        addresses: &[A],
+        at: Timestamp,
+        out: &mut [bool],
+        entries: impl for<'i> Fn(&'i Index, A) -> &'i [u32],
+    ) {
         if self.is_plain() {
             return;
         }
         let delta = &self.delta;
         for (hit, &addr) in out.iter_mut().zip(addresses) {
             if *hit && !self.dead.is_empty() {
-                *hit = self.base_covers(self.base.ip_entries(addr), at);
+                *hit = self.base_covers(entries(&self.base, addr), at);
             }
             if !*hit && delta.tables.has_ip {
-                *hit = delta.ip_entries(addr).iter().any(|&e| delta.any_valid(e, at));
+                *hit = entries(delta, addr).iter().any(|&e| delta.any_valid(e, at));
             }
         }
     }
