@@ -9,7 +9,7 @@ use super::urls::UrlTable;
 use crate::entries::Entries;
 use crate::error::BuildError;
 use crate::indicator::Kind;
-use crate::normalize::IpRange;
+use crate::normalize::{parse_ipv6, IpRange};
 
 /// "No entry" in a [`NameSlot`].
 pub(crate) const NO_ENTRY: u32 = u32::MAX;
@@ -49,8 +49,9 @@ pub(crate) struct Tables {
     /// that ends in another byte needs no hashing at all (a number, most often).
     pub name_ends: ByteSet,
     pub urls: UrlTable,
-    /// Some URL has a bracketed IPv6 host.
-    pub bracketed_url_hosts: bool,
+    /// The bracketed IPv6 hosts of URLs, sorted: a literal in text is spelled out as a
+    /// URL host key only when it is one of them.
+    pub bracketed_url_hosts: Box<[u128]>,
     pub emails: KeyedTable<u32>,
     /// Digests by lower-case hex.
     pub hashes: KeyedTable<u32>,
@@ -156,21 +157,24 @@ struct Names {
     last_label_filter: BitFilter,
     suffix_filter: BitFilter,
     dotless: bool,
-    bracketed_url_hosts: bool,
+    bracketed_url_hosts: Box<[u128]>,
 }
 
 impl Names {
     fn compile(entries: &Entries) -> Names {
         let hosts = entries.kinds().iter().filter(|k| matches!(k, Kind::Domain | Kind::Hostname | Kind::Url));
         let mut table = KeyedTable::with_capacity(hosts.count());
-        let mut bracketed_url_hosts = false;
+        let mut bracketed_url_hosts = Vec::new();
         for (id, entry) in entries.iter().enumerate() {
             let id = id as u32;
             let key = Key::whole(id, entries);
             match entry.kind {
                 Kind::Domain => table.entry(entries, key, NameSlot::default).domain = id,
                 Kind::Hostname => table.entry(entries, key, NameSlot::default).hostname = id,
-                Kind::Url if entry.value.starts_with('[') => bracketed_url_hosts = true,
+                Kind::Url if entry.value.starts_with('[') => {
+                    let host = &entry.value[1..entry.value.find(']').unwrap_or(1)];
+                    bracketed_url_hosts.extend(parse_ipv6(host.as_bytes()));
+                }
                 Kind::Url => {
                     let host = Key { entry: id, len: url_host_len(entry.value) as u32 };
                     table.entry(entries, host, NameSlot::default).url_host = true;
@@ -197,6 +201,9 @@ impl Names {
             });
             dotless |= !name.contains(&b'.');
         }
+        bracketed_url_hosts.sort_unstable();
+        bracketed_url_hosts.dedup();
+        let bracketed_url_hosts = bracketed_url_hosts.into_boxed_slice();
         Names { table, filter, last_label_filter, suffix_filter, dotless, bracketed_url_hosts }
     }
 }

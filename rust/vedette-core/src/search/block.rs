@@ -249,12 +249,26 @@ impl Chunk {
             previous_run = run >> 63;
         }
         if from_before {
-            let end = self.extent_end(text, Class::Run, self.base);
-            if end > self.base && end <= self.end() {
-                out.add(end - 1 - self.base);
+            if let Some(end) = self.run_end_within(text, Class::Run) {
+                out.add(end - 1);
             }
         }
         out
+    }
+
+    /// Where the run of `class` bytes that starts the chunk ends, as an offset in the
+    /// chunk, if it ends in it (or at its end) and is not empty. Only the chunk's masks
+    /// are read: a run that goes on is found again by the chunks after, so a run of any
+    /// length costs each chunk one pass over its own words, never a walk to the run's end.
+    fn run_end_within(&self, text: &[u8], class: Class) -> Option<usize> {
+        let mask = self.mask(class);
+        let ends = (0..self.words()).find_map(|w| {
+            let ones = (!mask[w]).trailing_zeros() as usize;
+            (ones < 64).then_some(w * 64 + ones)
+        });
+        let end = ends.unwrap_or(self.len).min(self.len);
+        let goes_on = end == self.len && text.get(self.end()).is_some_and(|&b| class::is(b, class.bit()));
+        (end > 0 && !goes_on).then_some(end)
     }
 
     /// Whether two dots follow each other somewhere in the chunk.

@@ -31,9 +31,9 @@ impl Ipv6Pass {
             if colons.is_some_and(|colons| colons & colons >> 1 == 0 && colons.count_ones() < 6) {
                 continue;
             }
-            if let Some((s, e)) = literal_in_run(hay, start, end) {
+            if let Some((s, e, addr)) = literal_in_run(hay, start, end) {
                 self.literals.push((s, e));
-                report_ipv6(c, hay, s, e);
+                report_ipv6(c, hay, s, e, addr);
                 if c.done() {
                     return;
                 }
@@ -84,8 +84,9 @@ impl Ipv4Pass {
     }
 }
 
-/// The IPv6 literal of the maximal `[0-9A-Fa-f:.]` run `hay[start..end]`, if it holds one.
-fn literal_in_run(hay: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+/// The IPv6 literal of the maximal `[0-9A-Fa-f:.]` run `hay[start..end]`, if it holds one:
+/// its span and address.
+fn literal_in_run(hay: &[u8], start: usize, end: usize) -> Option<(usize, usize, u128)> {
     let run = &hay[start..end];
     if run.iter().filter(|&&b| b == b':').count() < 2 {
         return None;
@@ -113,17 +114,17 @@ fn literal_in_run(hay: &[u8], start: usize, end: usize) -> Option<(usize, usize)
     if text == b"::" || (!compressed && colons < 6) {
         return None;
     }
-    parse_ipv6(text).is_some().then_some((s, e))
+    parse_ipv6(text).map(|addr| (s, e, addr))
 }
 
-fn report_ipv6(c: &mut Collector<'_>, hay: &[u8], s: usize, e: usize) {
-    let Some(addr) = parse_ipv6(&hay[s..e]) else { return };
+fn report_ipv6(c: &mut Collector<'_>, hay: &[u8], s: usize, e: usize, addr: u128) {
     let tables = &c.index.tables;
     match ipv4_mapped(addr) {
         Some(v4) => c.report(s, e, Kind::Ipv4, tables.ipv4.covering(v4)),
         None => c.report(s, e, Kind::Ipv6, tables.ipv6.covering(addr)),
     }
-    if tables.bracketed_url_hosts && s > 0 && hay[s - 1] == b'[' && hay.get(e) == Some(&b']') {
+    let bracketed = s > 0 && hay[s - 1] == b'[' && hay.get(e) == Some(&b']');
+    if bracketed && tables.bracketed_url_hosts.binary_search(&addr).is_ok() {
         text::url_candidates(c, hay, s - 1, e + 1, text::UrlHost::Ipv6(addr));
     }
 }

@@ -209,7 +209,7 @@ impl Index {
     fn scan(&self, c: &mut Collector<'_>, haystack: &[u8]) {
         let t = &self.tables;
         let wants_digests = !t.hashes.is_empty();
-        let wants_v6 = t.has_ip || t.bracketed_url_hosts;
+        let wants_v6 = t.has_ip || !t.bracketed_url_hosts.is_empty();
         let wants_names = !t.names.is_empty() || !t.emails.is_empty();
         if wants_digests || wants_v6 || wants_names {
             let mut digests = text::DigestPass::default();
