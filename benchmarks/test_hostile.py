@@ -88,7 +88,8 @@ def test_hostile(
         benchmark.extra_info["correct"] = len(found) == hits_per_unit * units
         assert benchmark.extra_info["correct"], (shape, len(found))
     else:
-        automaton = peers.Automaton(library, [v for v, _ in INDICATORS if "/" not in v or "://" in v])
+        literals = [v for v, _ in INDICATORS if "/" not in v or "://" in v]
+        automaton = peers.Automaton(library, literals)
         hay = automaton.prepare(text)
         benchmark.pedantic(automaton.scan, (hay,), rounds=1)
     benchmark.extra_info["bytes"] = len(text)
