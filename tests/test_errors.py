@@ -61,7 +61,9 @@ def test_bad_arguments_are_type_or_value_errors() -> None:
 
 
 @pytest.mark.parametrize(
-    "at", [float("nan"), float("inf"), -float("inf"), 1e300], ids=["nan", "inf", "-inf", "huge"]
+    "at",
+    [float("nan"), float("inf"), -float("inf"), 1e300, -1e12],
+    ids=["nan", "inf", "-inf", "huge", "before-year-1"],
 )
 def test_times_that_are_no_times_are_refused(at: float) -> None:
     index = vedette.compile(["evil.example"])

@@ -8,7 +8,9 @@ use crate::indicator::Kind;
 /// Longest value quoted in a message; longer ones are cut with an ellipsis.
 const QUOTE_LIMIT: usize = 120;
 
-fn quote(value: &str) -> String {
+/// `value`, cut to 120 bytes (at a character boundary) and marked when cut: errors quote
+/// what they refuse, and a 10 MB line must not make a 10 MB message.
+pub(crate) fn quote(value: &str) -> String {
     if value.len() <= QUOTE_LIMIT {
         return value.to_string();
     }
@@ -161,6 +163,14 @@ impl BuildError {
     /// `what` is `requested`, more than the `allowed` limit.
     pub(crate) fn too_many(what: &str, requested: u64, allowed: u64) -> Self {
         BuildError { message: format!("{what} is {requested}, more than the limit of {allowed}") }
+    }
+
+    /// Entries `first` and `second` are both `kind` `value`: only a file can say so.
+    pub(crate) fn duplicate_entry(first: u32, second: u32, kind: Kind, value: &str) -> Self {
+        let value = quote(value);
+        BuildError {
+            message: format!("distinct entries, but entries {first} and {second} are both {kind} {value:?}"),
+        }
     }
 
     /// The string automaton refused the patterns.

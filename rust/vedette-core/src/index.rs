@@ -442,3 +442,6 @@ fn covers(entry: Option<IpRange>, observed: Option<IpRange>) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -436,7 +436,14 @@ fn host_name(v: &str) -> Result<String, String> {
     } else {
         idna::domain_to_ascii(v).map_err(|_| "not a valid internationalized host name")?
     };
-    // Limits are on the A-label form, the one DNS and the text scanner see.
+    check_host_name(&ascii)?;
+    Ok(ascii)
+}
+
+/// Whether `ascii`, lower-case ASCII, is a host name as [`host_name`] writes one: at most
+/// 253 bytes, labels of 1 to 63 bytes of `[a-z0-9_-]`, and a last label that is not a
+/// number. Limits are on the A-label form, the one DNS and the text scanner see.
+fn check_host_name(ascii: &str) -> Result<(), String> {
     if ascii.len() > 253 {
         return Err(format!("host name is {} bytes, longer than the 253-byte limit", ascii.len()));
     }
@@ -458,7 +465,7 @@ fn host_name(v: &str) -> Result<String, String> {
     if ascii.rsplit('.').next().is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit())) {
         return Err("last label is numeric: not a host name".into());
     }
-    Ok(ascii)
+    Ok(())
 }
 
 /// A URL as `host[:port]/path[?query]`: scheme, userinfo and fragment dropped.
@@ -582,32 +589,44 @@ fn hash(v: &str, kind: Kind) -> Result<String, String> {
 }
 
 /// Whether `value` is certainly in the canonical form of `kind` from its bytes alone:
-/// lower-case ASCII host bytes for names, URL hosts and e-mail addresses, lower-case hex
-/// of the right length for digests, anything non-empty for strings; never for IPs, whose
-/// ranges must be parsed anyway.
+/// a host name as [`check_host_name`] has it for names, and as the host of a URL (then
+/// a port without leading zeros, a path, no fragment) or the domain of an e-mail address
+/// (after one `@` and a local part of `[a-z0-9._%+-]`); lower-case hex of the right
+/// length for digests; no whitespace around a string. Never for IPs, whose ranges must be
+/// parsed anyway, nor for a URL with an IP host.
 ///
 /// Loading a saved index asks this first: normalizing a million entries again would
-/// double the load time. A value that passes without being fully canonical (`a..example`)
-/// can only fail to match: no table depends on more than these bytes.
+/// double the load time. Anything it turns away is normalized in full, so an index loads
+/// only values normalization writes: no table ever sees an empty label or a `..`.
 pub(crate) fn is_plainly_canonical(kind: Kind, value: &str) -> bool {
-    let plain = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_');
-    !value.is_empty()
-        && match kind {
-            Kind::Domain | Kind::Hostname => value.bytes().all(plain),
-            Kind::Email => value.bytes().all(|b| plain(b) || matches!(b, b'@' | b'%' | b'+')),
-            Kind::Url => {
-                let (host, rest) = value.split_at(crate::build::tables::url_host_len(value));
-                host.bytes().all(plain)
-                    && rest.starts_with([':', '/'])
-                    && rest.bytes().all(|b| b.is_ascii_graphic())
-            }
-            Kind::String => true,
-            Kind::Ipv4 | Kind::Ipv6 => false,
-            _ => {
-                kind.hex_len() == Some(value.len())
-                    && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-            }
+    let host = |host: &str| check_host_name(host).is_ok();
+    match kind {
+        Kind::Domain | Kind::Hostname => host(value),
+        Kind::Email => value.split_once('@').is_some_and(|(local, domain)| {
+            let local_byte =
+                |b: u8| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'%' | b'+' | b'-');
+            !local.is_empty() && local.bytes().all(local_byte) && host(domain)
+        }),
+        Kind::Url => {
+            let (name, rest) = value.split_at(crate::build::tables::url_host_len(value));
+            let (port, path) = match rest.strip_prefix(':') {
+                Some(port_path) => port_path.split_at(port_path.find('/').unwrap_or(port_path.len())),
+                None => ("", rest),
+            };
+            let port_ok = rest.len() == path.len()
+                || (!port.is_empty() && !port.starts_with('0') && parse_port(port.as_bytes()).is_some());
+            host(name)
+                && port_ok
+                && path.starts_with('/')
+                && path.bytes().all(|b| b.is_ascii_graphic() && b != b'#')
         }
+        Kind::String => !value.is_empty() && value.trim_matches(is_ws) == value,
+        Kind::Ipv4 | Kind::Ipv6 => false,
+        _ => {
+            kind.hex_len() == Some(value.len())
+                && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,20 @@ use crate::indicator::Timestamp;
 /// reading 1713261600000 as seconds would put a `valid_from` 54,000 years out, so the
 /// indicator would silently never match.
 const MAX_UNIX_SECONDS: i64 = 253_402_300_799;
+/// The first second of year 1, the start of what RFC 3339 (and Python's `datetime`) can
+/// write.
+const MIN_UNIX_SECONDS: i64 = -62_135_596_800;
+
+/// The times an index holds: years 1 to 9999, to the microsecond. Every time read from a
+/// feed, given to the builder or loaded from a file is checked against it, so that every
+/// stored time converts to a date without overflow.
+pub(crate) const TIMESTAMPS: std::ops::RangeInclusive<Timestamp> =
+    MIN_UNIX_SECONDS * 1_000_000..=MAX_UNIX_SECONDS * 1_000_000 + 999_999;
+
+/// Integer Unix seconds within [`TIMESTAMPS`]. No `abs()`: it overflows on `i64::MIN`.
+fn in_unix_range(seconds: &i64) -> bool {
+    (MIN_UNIX_SECONDS..=MAX_UNIX_SECONDS).contains(seconds)
+}
 
 /// Reads integer Unix seconds, an RFC 3339 time (`2024-04-16T10:00:00Z`, `+02:00` or
 /// `-01:30` offsets, `.123` fractions, a space for the `T`, no offset meaning UTC) or a
@@ -28,11 +42,11 @@ pub(crate) fn parse_log_time(s: &str) -> Option<Timestamp> {
         let digits = whole.strip_prefix('-').unwrap_or(whole);
         let is_digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
         if is_digits(digits) && is_digits(fraction) {
-            let seconds = whole.parse::<i64>().ok().filter(|t| t.abs() <= MAX_UNIX_SECONDS)?;
+            let seconds = whole.parse::<i64>().ok().filter(in_unix_range)?;
             let micros = fraction.bytes().chain(std::iter::repeat(b'0')).take(6);
             let micros = micros.fold(0, |n, b| n * 10 + i64::from(b - b'0'));
             let sign = if whole.starts_with('-') { -1 } else { 1 };
-            return Some(seconds * 1_000_000 + sign * micros);
+            return Some(seconds * 1_000_000 + sign * micros).filter(|t| TIMESTAMPS.contains(t));
         }
     }
     parse(s, Offsets::Both)
@@ -50,7 +64,7 @@ enum Offsets {
 fn parse(s: &str, offsets: Offsets) -> Option<Timestamp> {
     let digits = s.strip_prefix('-').unwrap_or(s);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        let seconds = s.parse::<i64>().ok().filter(|t| t.abs() <= MAX_UNIX_SECONDS)?;
+        let seconds = s.parse::<i64>().ok().filter(in_unix_range)?;
         return Some(seconds * 1_000_000);
     }
     // humantime reads UTC times only (it takes `Z` or `+00:00`, and ignores any other
@@ -63,7 +77,7 @@ fn parse(s: &str, offsets: Offsets) -> Option<Timestamp> {
     };
     let since_epoch = utc.ok()?.duration_since(UNIX_EPOCH).ok()?;
     let micros = i64::try_from(since_epoch.as_micros()).ok()?;
-    micros.checked_sub(offset_seconds * 1_000_000)
+    micros.checked_sub(offset_seconds * 1_000_000).filter(|t| TIMESTAMPS.contains(t))
 }
 
 /// Splits a trailing `Z`, `+HH:MM` or `-HH:MM` (or, with [`Offsets::Both`], `+HHMM` or
@@ -187,6 +201,12 @@ mod tests {
             ("unix060", "99999999999999999999", None),
             ("unix070", "1713261600.5", None),
             ("unix080", "-", None),
+            // `abs()` of i64::MIN overflows: a checked range instead.
+            ("unix090", "-9223372036854775808", None),
+            ("unix100", "-62135596800", Some(-62_135_596_800)), // 0001-01-01
+            ("unix110", "-62135596801", None),
+            ("unix120", "253402300800", None),
+            ("rfc170", "9999-12-31T23:59:59-01:00", None), // past year 9999 in UTC
             ("rfc010", "2024-04-16T10:00:00Z", Some(1_713_261_600)),
             ("rfc020", "2024-04-16t10:00:00z", None), // humantime wants an upper-case T
             ("rfc030", "2024-04-16 10:00:00", Some(1_713_261_600)),
@@ -283,6 +303,9 @@ mod tests {
             ("log180", "2018-07-05T15:01:09.820360+2400", None),
             ("log190", "2018-07-05T15:01:09.820360+04", None),
             ("log200", "2024-04-16", Some(1_713_225_600_000_000)),
+            ("log210", "-9223372036854775808.5", None),
+            ("log220", "-62135596800.5", None),
+            ("log230", "253402300799.999999", Some(253_402_300_799_999_999)),
         ];
         for &(id, input, want) in rows {
             assert_eq!(parse_log_time(input), want, "{id}");

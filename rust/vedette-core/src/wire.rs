@@ -47,6 +47,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::error::DeserializeError;
 use crate::indicator::{Kind, Meta, Tlp, MAX_CONFIDENCE};
+use crate::time::TIMESTAMPS;
 
 const MAGIC: [u8; 8] = *b"VDTINDEX";
 const VERSION: u32 = 1;
@@ -438,7 +439,8 @@ impl<'a> Reader<'a> {
     fn timestamp(&mut self, present: bool, what: &str) -> Res<Option<i64>> {
         let at = self.pos;
         match (present, i64::from_le_bytes(self.array(what)?)) {
-            (true, t) => Ok(Some(t)),
+            (true, t) if TIMESTAMPS.contains(&t) => Ok(Some(t)),
+            (true, t) => bail!(at, "{what} within the years 1-9999, found {t}"),
             (false, 0) => Ok(None),
             (false, t) => bail!(at, "{what} of 0 as it is absent, found {t}"),
         }

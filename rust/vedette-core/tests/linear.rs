@@ -1,4 +1,4 @@
-//! Matching time is linear in the text whatever its shape (docs/semantics.md §6): for
+//! Matching time is linear in the text whatever its shape (docs/semantics.md §11.1): for
 //! each hostile shape, a scan of 1 MiB of it costs about 16 times a scan of 64 KiB.
 //!
 //! Times are compared within one run, never against a fixed budget: a quadratic pass

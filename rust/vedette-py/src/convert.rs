@@ -39,8 +39,8 @@ pub(crate) fn timestamp(value: &Bound<'_, PyAny>) -> Result<Timestamp> {
     }
     if let Ok(seconds) = value.extract::<f64>() {
         // NaN would read as 1970 and infinities as the end of time: refuse them, and
-        // times past what RFC 3339 writes (year 9999), as the core's parser does.
-        if !seconds.is_finite() || seconds.abs() > 253_402_300_799.0 {
+        // times outside what RFC 3339 writes (years 1-9999), as the core's parser does.
+        if !(-62_135_596_800.0..253_402_300_800.0).contains(&seconds) {
             let reason = format!("time {seconds} is not Unix seconds within years 1-9999");
             return Err(pyo3::exceptions::PyValueError::new_err(reason).into());
         }

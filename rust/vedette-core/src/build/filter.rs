@@ -131,8 +131,10 @@ pub(crate) fn for_each_suffix_hash(text: &[u8], start: usize, mut f: impl FnMut(
             if dots == 0 {
                 let len = end - start;
                 if len <= 8 {
-                    // The label's first bytes, moved to the low lanes as after a dot.
-                    hash = mix(hash, to_lowercase(word >> (8 * (8 - len))));
+                    // The label's first bytes, moved to the low lanes as after a dot. An
+                    // empty label (no stored name has one, §11.2) shifts all of it out.
+                    let first_bytes = word.checked_shr(8 * (8 - len) as u32).unwrap_or(0);
+                    hash = mix(hash, to_lowercase(first_bytes));
                     break start;
                 }
                 hash = mix(hash, to_lowercase(word));

@@ -21,6 +21,7 @@ use crate::feed::{self, Format, NoticeSink, ParseOptions, RawRecord};
 use crate::index::Index;
 use crate::indicator::{Kind, Meta, MAX_CONFIDENCE};
 use crate::normalize::{self, Normalized};
+use crate::time::TIMESTAMPS;
 
 /// How many errors a load report keeps in full; the rest are only counted.
 const REPORT_ERRORS: usize = 20;
@@ -303,14 +304,17 @@ impl IndexBuilder {
                 "not an indicator",
                 format!(
                     "{:?} is no ip, host, url, email or hash (load with kind string to keep it)",
-                    record.value
+                    crate::error::quote(&record.value)
                 ),
             ));
         }
         // The parsers refuse bad confidences with their own message; this keeps a parser
         // that forgets from writing an index that cannot be loaded back.
-        check_meta(&normalized, &record.value, &record.meta)
-            .map_err(|e| FeedError::new(name, Some(record.line), "bad confidence", e.to_string()))?;
+        check_meta(&normalized, &record.value, &record.meta).map_err(|e| {
+            let confidence = record.meta.confidence.is_some_and(|c| c > MAX_CONFIDENCE);
+            let category = if confidence { "bad confidence" } else { "bad time" };
+            FeedError::new(name, Some(record.line), category, e.to_string())
+        })?;
         report.masked_host_bits += usize::from(normalized.masked_host_bits);
         report.public_suffix_domains +=
             usize::from(normalized.kind == Kind::Domain && normalize::is_public_suffix(&normalized.value));
@@ -381,10 +385,16 @@ impl IndexBuilder {
 /// Refuses metadata that the index file cannot hold, so that every index the builder
 /// makes loads back from its bytes.
 fn check_meta(n: &Normalized, value: &str, meta: &Meta) -> Result<(), IndicatorError> {
-    match meta.confidence {
-        Some(c) if c > MAX_CONFIDENCE => Err(IndicatorError::confidence(n.kind, value, c)),
-        _ => Ok(()),
+    if let Some(c) = meta.confidence.filter(|&c| c > MAX_CONFIDENCE) {
+        return Err(IndicatorError::confidence(n.kind, value, c));
     }
+    for (name, time) in [("valid_from", meta.valid_from), ("valid_until", meta.valid_until)] {
+        if let Some(t) = time.filter(|t| !TIMESTAMPS.contains(t)) {
+            let reason = format!("{name} {t} (microseconds) is outside the years 1-9999");
+            return Err(IndicatorError::new(Some(n.kind), value, reason));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -108,6 +108,23 @@ impl Tables {
                 IpRange::V6 { first, last } => v6.push((first, last, id)),
             }
         }
+        let urls = UrlTable::compile(entries);
+        // The builder makes each `(kind, value)` one entry; only a file can hold one twice.
+        // Each table meets its duplicates as it is filled, so telling costs almost nothing.
+        let duplicate = [names.duplicate, exact.duplicate, urls.first_duplicate(entries)]
+            .into_iter()
+            .flatten()
+            .chain(first_duplicate_range(&v4))
+            .chain(first_duplicate_range(&v6))
+            .min();
+        if let Some((first, second)) = duplicate {
+            return Err(BuildError::duplicate_entry(
+                first,
+                second,
+                entries.kind(first),
+                entries.value(first),
+            ));
+        }
         let strings = match exact.strings.is_empty() {
             true => None,
             // Standard semantics, so that overlapping iteration reports every occurrence.
@@ -128,7 +145,7 @@ impl Tables {
             suffix_filter: names.suffix_filter,
             dotless_names: names.dotless || exact.dotless_email,
             bracketed_url_hosts: names.bracketed_url_hosts,
-            urls: UrlTable::compile(entries),
+            urls,
             emails: exact.emails,
             digest_filter: exact.digest_filter,
             hashes: exact.hashes,
@@ -158,6 +175,8 @@ struct Names {
     suffix_filter: BitFilter,
     dotless: bool,
     bracketed_url_hosts: Box<[u128]>,
+    /// Two entries with one key, `(first, second)`.
+    duplicate: Option<(u32, u32)>,
 }
 
 impl Names {
@@ -165,12 +184,19 @@ impl Names {
         let hosts = entries.kinds().iter().filter(|k| matches!(k, Kind::Domain | Kind::Hostname | Kind::Url));
         let mut table = KeyedTable::with_capacity(hosts.count());
         let mut bracketed_url_hosts = Vec::new();
+        let mut duplicate = None;
+        let mut set = |slot: &mut u32, id: u32| {
+            if *slot != NO_ENTRY {
+                duplicate = duplicate.or(Some((*slot, id)));
+            }
+            *slot = id;
+        };
         for (id, entry) in entries.iter().enumerate() {
             let id = id as u32;
             let key = Key::whole(id, entries);
             match entry.kind {
-                Kind::Domain => table.entry(entries, key, NameSlot::default).domain = id,
-                Kind::Hostname => table.entry(entries, key, NameSlot::default).hostname = id,
+                Kind::Domain => set(&mut table.entry(entries, key, NameSlot::default).domain, id),
+                Kind::Hostname => set(&mut table.entry(entries, key, NameSlot::default).hostname, id),
                 Kind::Url if entry.value.starts_with('[') => {
                     let host = &entry.value[1..entry.value.find(']').unwrap_or(1)];
                     bracketed_url_hosts.extend(parse_ipv6(host.as_bytes()));
@@ -204,7 +230,7 @@ impl Names {
         bracketed_url_hosts.sort_unstable();
         bracketed_url_hosts.dedup();
         let bracketed_url_hosts = bracketed_url_hosts.into_boxed_slice();
-        Names { table, filter, last_label_filter, suffix_filter, dotless, bracketed_url_hosts }
+        Names { table, filter, last_label_filter, suffix_filter, dotless, bracketed_url_hosts, duplicate }
     }
 }
 
@@ -218,6 +244,8 @@ struct Exact<'a> {
     strings: Vec<&'a str>,
     string_entries: Vec<u32>,
     string_values: KeyedTable<u32>,
+    /// Two entries with one key, `(first, second)`.
+    duplicate: Option<(u32, u32)>,
 }
 
 impl<'a> Exact<'a> {
@@ -231,6 +259,7 @@ impl<'a> Exact<'a> {
             strings: Vec::new(),
             string_entries: Vec::new(),
             string_values: KeyedTable::default(),
+            duplicate: None,
         };
         for (id, entry) in entries.iter().enumerate() {
             let id = id as u32;
@@ -249,7 +278,10 @@ impl<'a> Exact<'a> {
                 kind if kind.hex_len().is_some() => &mut exact.hashes,
                 _ => continue,
             };
-            *table.entry(entries, key, || id) = id;
+            let slot = table.entry(entries, key, || id);
+            if *slot != id {
+                exact.duplicate = exact.duplicate.or(Some((*slot, id)));
+            }
         }
         exact.digest_filter = BitFilter::with_capacity(exact.hashes.len());
         for digest in exact.hashes.keys(entries) {
@@ -257,4 +289,13 @@ impl<'a> Exact<'a> {
         }
         exact
     }
+}
+
+/// The first two entries of `intervals` (`(first, last, entry)`) that cover the same
+/// addresses: equal ranges have one canonical value.
+fn first_duplicate_range<T: Ord + Copy>(intervals: &[(T, T, u32)]) -> Option<(u32, u32)> {
+    let mut sorted = intervals.to_vec();
+    sorted.sort_unstable();
+    let pairs = sorted.windows(2).filter(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1));
+    pairs.map(|w| (w[0].2, w[1].2)).min()
 }

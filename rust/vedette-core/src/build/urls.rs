@@ -87,6 +87,13 @@ impl UrlTable {
         UrlTable { hosts, paths }
     }
 
+    /// The first two entries that are one URL, `(first, second)`: sorted, they are
+    /// neighbours.
+    pub(crate) fn first_duplicate(&self, entries: &Entries) -> Option<(u32, u32)> {
+        let pairs = self.paths.windows(2).filter(|w| entries.bytes(w[0]) == entries.bytes(w[1]));
+        pairs.map(|w| (w[0].min(w[1]), w[0].max(w[1]))).min()
+    }
+
     /// The URLs whose canonical `host[:port]` is `host_port`.
     #[inline]
     pub(crate) fn host(&self, entries: &Entries, host_port: &[u8]) -> Option<UrlHost> {

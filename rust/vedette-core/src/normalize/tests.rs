@@ -375,3 +375,54 @@ fn public_suffixes() {
         assert_eq!(is_public_suffix(name), want, "row {id}: {name}");
     }
 }
+
+#[test]
+fn plainly_canonical_rows() {
+    #[rustfmt::skip]
+    let rows: &[(&str, Kind, &str, bool)] = &[
+        ("plain010", Domain, "evil.example", true),
+        ("plain020", Domain, ".example", false),          // empty first label
+        ("plain030", Domain, "a..b.example", false),
+        ("plain040", Domain, "example.", false),
+        ("plain050", Domain, "Evil.example", false),
+        ("plain060", Domain, "evil.123", false),          // numeric last label
+        ("plain070", Hostname, &"a".repeat(64), false),   // label over 63 bytes
+        ("plain080", Url, "evil.example/p", true),
+        ("plain090", Url, ".example/p", false),
+        ("plain100", Url, "./p", false),
+        ("plain110", Url, "evil.example:8080/p", true),
+        ("plain120", Url, "evil.example:080/p", false),   // leading zero
+        ("plain130", Url, "evil.example:/p", false),      // empty port
+        ("plain140", Url, "evil.example:70000/p", false),
+        ("plain150", Url, "evil.example/p#f", false),     // fragment
+        ("plain160", Url, "evil.example?q", false),       // no path
+        ("plain170", Url, "1.2.3.4/p", false),            // IP hosts are parsed
+        ("plain180", Email, "a@evil.example", true),
+        ("plain190", Email, "a@b@evil.example", false),
+        ("plain200", Email, "@evil.example", false),
+        ("plain210", Email, "a@.example", false),
+        ("plain220", STR, "cmd.exe /c", true),
+        ("plain230", STR, " cmd", false),
+        ("plain240", Md5, "d41d8cd98f00b204e9800998ecf8427e", true),
+        ("plain250", Md5, "D41d8cd98f00b204e9800998ecf8427e", false),
+    ];
+    for &(id, kind, value, want) in rows {
+        assert_eq!(is_plainly_canonical(kind, value), want, "row {id}: {kind} {value}");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8192))]
+    /// What the quick check passes, normalization writes unchanged: a saved index loads
+    /// only values a builder could have made.
+    #[test]
+    fn plainly_canonical_values_normalize_to_themselves(
+        value in "[a-z0-9._+-]{0,6}(@[a-z0-9._-]{0,8})?(:[0-9]{0,3})?(/[a-z0-9.#?%/]{0,6})?|[a-z0-9 ._@:/%#?-]{0,24}",
+        kind in proptest::sample::select(&[Domain, Hostname, Url, Email, STR, Md5][..]),
+    ) {
+        if is_plainly_canonical(kind, &value) {
+            let n = normalize(&value, Some(kind), true);
+            proptest::prop_assert!(n.as_ref().is_ok_and(|n| n.kind == kind && n.value == value), "{kind} {value:?}: {n:?}");
+        }
+    }
+}

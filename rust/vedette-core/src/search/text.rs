@@ -149,6 +149,9 @@ fn lookup_segment(
     let mut whole = None;
     let mark = c.mark();
     let mut last_label = true;
+    // Linear in the segment whatever its length (docs/semantics.md §11.1): the hash walks
+    // it once from its end, and stops at the first suffix that ends no key, so only the
+    // suffixes of some key (and the filters' rare false positives) are copied and looked up.
     for_each_suffix_hash(&hay[..seg_end], seg, |label, hash| {
         // Most tokens end in a label that ends no indicator: one probe of a small filter.
         let single_label = std::mem::take(&mut last_label);

@@ -10,7 +10,7 @@ fn sample() -> IndexParts {
         tlp: Some(Tlp::AmberStrict),
         tags: vec!["c2".into(), "botnet".into()],
         valid_from: Some(-5),
-        valid_until: Some(i64::MAX),
+        valid_until: Some(*TIMESTAMPS.end()),
         description: Some("d\u{e9}j\u{e0} vu".into()),
     };
     let some = Meta {
@@ -18,7 +18,7 @@ fn sample() -> IndexParts {
         confidence: Some(0),
         tlp: Some(Tlp::Clear),
         tags: vec!["c2".into()],
-        valid_until: Some(i64::MIN),
+        valid_until: Some(*TIMESTAMPS.start()),
         ..Meta::default()
     };
     let entries = vec![
