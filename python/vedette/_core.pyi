@@ -333,9 +333,26 @@ class Index:
 
 @final
 class IndexBuilder:
-    """Collects indicators, then compiles them into an ``Index``."""
+    """Collects indicators, then compiles them into an ``Index``.
 
-    def __init__(self) -> None: ...
+    Threads may share one: calls take its lock and run one at a time, the GIL released
+    while they wait."""
+
+    def __new__(
+        cls,
+        *,
+        max_records: int | None = None,
+        max_feed_bytes: int | None = None,
+        max_line_bytes: int | None = None,
+    ) -> IndexBuilder:
+        """Limits, each ``None`` for its default: ``max_records`` held in all (50
+        million; an ``add`` or a feed record past it is refused), ``max_feed_bytes`` of one
+        feed once decompressed (256 MiB; a larger feed is refused whole: ``FeedError``),
+        ``max_line_bytes`` of one line of a list, CSV or Zeek intel file (1 MiB; a longer
+        line is a bad record)."""
+    @property
+    def limits(self) -> dict[str, int]:
+        """``max_records``, ``max_feed_bytes`` and ``max_line_bytes``."""
     def add(
         self,
         value: str,

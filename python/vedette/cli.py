@@ -41,7 +41,11 @@ def _report(name: str, report: LoadReport) -> None:
 
 
 def _build(args: argparse.Namespace, feeds: Sequence[str]) -> Index:
-    builder = IndexBuilder()
+    builder = IndexBuilder(
+        max_records=args.max_records,
+        max_feed_bytes=args.max_feed_bytes,
+        max_line_bytes=args.max_line_bytes,
+    )
     for feed in feeds:
         _report(feed, builder.load(feed, strict=args.strict, source=Path(feed).name))
     if getattr(args, "taxii", None):
@@ -328,6 +332,25 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_feed_limits(parser: argparse.ArgumentParser) -> None:
+    limits = parser.add_argument_group("feed limits")
+    limits.add_argument(
+        "--max-records", type=int, metavar="N", help="records loaded in all (50 million)"
+    )
+    limits.add_argument(
+        "--max-feed-bytes",
+        type=int,
+        metavar="BYTES",
+        help="bytes of one feed once decompressed (256 MiB); a larger feed is refused",
+    )
+    limits.add_argument(
+        "--max-line-bytes",
+        type=int,
+        metavar="BYTES",
+        help="bytes of one feed line (1 MiB); a longer line is a bad record",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vedette", description=__doc__)
     parser.add_argument("--version", action="version", version=f"vedette {__version__}")
@@ -383,6 +406,7 @@ def _parser() -> argparse.ArgumentParser:
     taxii_options.add_argument(
         "--added-after", metavar="TIME", help="only objects added after this checkpoint"
     )
+    _add_feed_limits(scan)
     scan.set_defaults(run=_cmd_scan)
 
     watch = commands.add_parser(
@@ -456,6 +480,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="WARNINGLIST",
         help="a MISP warninglist whose values are left out (repeatable)",
     )
+    _add_feed_limits(comp)
     comp.set_defaults(run=_cmd_compile)
 
     export = commands.add_parser("export", help="write feeds or an index out in another format")
@@ -467,6 +492,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", required=True, metavar="FILE")
     export.add_argument("--strict", action="store_true", help="fail on the first bad feed record")
     export.add_argument("--allow", action="append", default=[], metavar="WARNINGLIST")
+    _add_feed_limits(export)
     export.set_defaults(run=_cmd_export)
     return parser
 

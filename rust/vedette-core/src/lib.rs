@@ -18,7 +18,7 @@ mod time;
 mod wire;
 mod zeek_tsv;
 
-pub use build::{Allowlist, IndexBuilder, LoadOptions, LoadReport};
+pub use build::{Allowlist, IndexBuilder, Limits, LoadOptions, LoadReport};
 pub use engine::{
     Engine, EngineOptions, EngineStatus, Sighting, Snapshot, SourceError, SourceStatus, Transaction, Update,
 };

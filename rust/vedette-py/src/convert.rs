@@ -184,11 +184,14 @@ impl FeedInput {
     }
 
     /// The feed's bytes, as given or read from its file (still compressed: the core
-    /// load inflates them). Call it without the GIL.
-    pub(crate) fn read(&self) -> std::io::Result<std::borrow::Cow<'_, [u8]>> {
+    /// load inflates them), a file read no further than the core needs to refuse one of
+    /// more than `max_feed_bytes`. Call it without the GIL.
+    pub(crate) fn read(&self, max_feed_bytes: usize) -> std::io::Result<std::borrow::Cow<'_, [u8]>> {
         Ok(match self {
             FeedInput::Bytes(bytes) => std::borrow::Cow::Borrowed(bytes),
-            FeedInput::Path(path) => std::borrow::Cow::Owned(std::fs::read(path)?),
+            FeedInput::Path(path) => {
+                std::borrow::Cow::Owned(vedette_core::feed::read_at_most(path, max_feed_bytes)?)
+            }
         })
     }
 }
@@ -204,7 +207,7 @@ pub(crate) fn load_options(
     zeek_domain_as_hostname: bool,
 ) -> Result<LoadOptions> {
     let format = format.map(str::parse).transpose().map_err(PyValueError::new_err)?;
-    let parse = ParseOptions { keep_non_ids, zeek_domain_as_hostname };
+    let parse = ParseOptions { keep_non_ids, zeek_domain_as_hostname, ..ParseOptions::default() };
     Ok(LoadOptions { name: feed.name(), format, source, kind: self::kind(kind)?, strict, parse })
 }
 

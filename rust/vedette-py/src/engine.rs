@@ -137,7 +137,9 @@ fn apply(py: Python<'_>, engine: &vedette_core::Engine, ops: Vec<Op>) -> Result<
                     tx.remove_value(&source, &value, kind)?;
                 }
                 Op::Load { source, feed, options, sync } => {
-                    tx.load(&source, &feed.read()?, &options, sync)?;
+                    // An engine load is a builder load with the default limits.
+                    let data = feed.read(vedette_core::Limits::default().max_feed_bytes)?;
+                    tx.load(&source, &data, &options, sync)?;
                 }
             }
         }

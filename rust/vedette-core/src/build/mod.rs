@@ -42,6 +42,7 @@ const REPORT_ERRORS: usize = 20;
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct IndexBuilder {
+    limits: Limits,
     entries: DistinctEntries,
     /// `(entry, metadata)` in the order added, the metadata as an index into `metas`;
     /// duplicates are merged at build time.
@@ -51,6 +52,28 @@ pub struct IndexBuilder {
     allowlists: Vec<Allowlist>,
     /// Entries kept even when an allowlist covers them.
     overrides: FxHashSet<u32>,
+}
+
+/// What one builder takes in, at most: a hostile or broken feed (a decompression bomb, a
+/// line without end, billions of records) gets an error naming the limit, instead of
+/// the process's memory (docs/semantics.md §11.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Records held, all adds and loads together: each past it is refused ("too many
+    /// records"). Default 50 million, about 5 GB of index.
+    pub max_records: usize,
+    /// Bytes of one feed, once decompressed: a larger one is refused whole ("feed too
+    /// large"). Default 256 MiB; a feed is held in memory while it is parsed.
+    pub max_feed_bytes: usize,
+    /// Bytes of one line of a list, CSV or Zeek intel file: a longer line is a bad record
+    /// ("line too long"). Default 1 MiB.
+    pub max_line_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_records: 50_000_000, max_feed_bytes: 256 << 20, max_line_bytes: 1 << 20 }
+    }
 }
 
 /// Options of [`IndexBuilder::load`].
@@ -107,12 +130,31 @@ impl IndexBuilder {
         IndexBuilder::default()
     }
 
+    /// A builder with other limits than the defaults.
+    pub fn with_limits(limits: Limits) -> IndexBuilder {
+        IndexBuilder { limits, ..IndexBuilder::default() }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The error of a record past `max_records`, `None` while there is room.
+    fn over_max_records(&self, value: &str, kind: Option<Kind>) -> Option<IndicatorError> {
+        let max = self.limits.max_records;
+        let reason = format!("the builder holds max_records ({max}) records already");
+        (self.records.len() >= max).then(|| IndicatorError::new(kind, value, reason))
+    }
+
     /// Adds one indicator: `value` in any accepted form of `kind` (inferred when `None`).
     ///
     /// # Errors
     /// When `value` is not a valid indicator of that kind, or `meta.confidence` is more
     /// than 100; nothing is added then.
     pub fn add(&mut self, value: &str, kind: Option<Kind>, meta: Meta) -> Result<&mut Self, IndicatorError> {
+        if let Some(err) = self.over_max_records(value, kind) {
+            return Err(err);
+        }
         let normalized = normalize::normalize(value, kind, false)?;
         check_meta(&normalized, value, &meta)?;
         self.add_normalized(normalized, meta);
@@ -219,8 +261,9 @@ impl IndexBuilder {
         notices: NoticeSink<'_>,
     ) -> Result<LoadReport, FeedError> {
         let name = if options.name.is_empty() { "<bytes>" } else { options.name.as_str() };
-        let data = feed::decompress(data, name)?;
+        let data = feed::decompress_at_most(data, name, self.limits.max_feed_bytes)?;
         let format = options.format.unwrap_or_else(|| feed::sniff(&data));
+        let parse = ParseOptions { max_line_bytes: self.limits.max_line_bytes, ..options.parse };
         let mut report = LoadReport { name: name.to_string(), format: Some(format), ..LoadReport::default() };
         let mut sink = |parsed: Result<RawRecord<'_>, FeedError>| -> Result<(), FeedError> {
             let outcome = parsed.and_then(|record| self.load_record(record, name, options, &mut report));
@@ -233,7 +276,7 @@ impl IndexBuilder {
                 }
             }
         };
-        feed::parse_noting(format, &data, name, &options.parse, &mut sink, notices)?;
+        feed::parse_noting(format, &data, name, &parse, &mut sink, notices)?;
         Ok(report)
     }
 
@@ -256,16 +299,21 @@ impl IndexBuilder {
             format: Some(Format::Misp),
             ..LoadReport::default()
         };
+        let real_dir = dir
+            .canonicalize()
+            .map_err(|e| FeedError::new(&total.name, None, "unreadable feed directory", e.to_string()))?;
         for file in files {
-            let path = dir.join(&file);
-            let name = path.display().to_string();
-            let data = match std::fs::read(&path) {
-                Ok(data) => data,
-                Err(e) => {
-                    let err = FeedError::new(&name, None, "missing event file", format!("{file}: {e}"));
-                    if options.strict {
-                        return Err(err);
-                    }
+            let read = file
+                .map_err(|message| FeedError::new(&manifest_name, None, "invalid manifest key", message))
+                .and_then(|file| {
+                    let name = dir.join(&file).display().to_string();
+                    let data = read_event_file(&real_dir, &name, &file, self.limits.max_feed_bytes)?;
+                    Ok((name, data))
+                });
+            let (name, data) = match read {
+                Ok(read) => read,
+                Err(err) if options.strict => return Err(err),
+                Err(err) => {
                     total.skip(err);
                     continue;
                 }
@@ -292,6 +340,9 @@ impl IndexBuilder {
         report: &mut LoadReport,
     ) -> Result<(), FeedError> {
         let kind = record.kind.or(options.kind);
+        if let Some(err) = self.over_max_records(&record.value, kind) {
+            return Err(FeedError::new(name, Some(record.line), "too many records", err.reason()));
+        }
         let normalized = normalize::normalize(&record.value, kind, options.strict)
             .map_err(|e| FeedError::from_indicator(name, Some(record.line), &e))?;
         // A bare value of a list that looks like no indicator kind is most often a header
@@ -382,6 +433,21 @@ impl IndexBuilder {
     }
 }
 
+/// The bytes of the event file `file` (named `name` in errors) of the MISP feed in `dir`
+/// (its canonical path),
+/// refused when it resolves outside `dir`: a symbolic link in a feed must not make a
+/// load read any other file of the machine.
+fn read_event_file(dir: &Path, name: &str, file: &str, max_feed_bytes: usize) -> Result<Vec<u8>, FeedError> {
+    let fail = |category: &str, message: String| FeedError::new(name, None, category, message);
+    let real =
+        dir.join(file).canonicalize().map_err(|e| fail("missing event file", format!("{file}: {e}")))?;
+    if !real.starts_with(dir) {
+        let message = format!("{file} resolves to {}, outside the feed directory", real.display());
+        return Err(fail("event file outside the feed", message));
+    }
+    feed::read_at_most(&real, max_feed_bytes).map_err(|e| fail("missing event file", format!("{file}: {e}")))
+}
+
 /// Refuses metadata that the index file cannot hold, so that every index the builder
 /// makes loads back from its bytes.
 fn check_meta(n: &Normalized, value: &str, meta: &Meta) -> Result<(), IndicatorError> {
@@ -461,3 +527,6 @@ mod tests {
         assert!(builder.build().unwrap().is_match(b"GET http://anyone.duckdns.org/", crate::now()));
     }
 }
+
+#[cfg(test)]
+mod limit_tests;

@@ -26,7 +26,7 @@ use ::csv::{ByteRecord, ReaderBuilder};
 
 use super::refang::refang;
 use super::types::{self, TypeKind, Vocabulary};
-use super::{is_space, skip_preamble, ParsedRecord, RawRecord};
+use super::{is_space, skip_preamble, ParseOptions, ParsedRecord, RawRecord};
 use crate::error::FeedError;
 use crate::indicator::{Kind, Meta, Timestamp, Tlp};
 use crate::time::parse_timestamp;
@@ -79,6 +79,7 @@ impl Columns {
 pub(super) fn parse<'a>(
     data: &'a [u8],
     source: &str,
+    options: &ParseOptions,
     sink: &mut dyn FnMut(ParsedRecord<'a>) -> Result<(), FeedError>,
 ) -> Result<(), FeedError> {
     // We skip the preamble ourselves, the way `sniff` does, so that both agree on which
@@ -108,6 +109,10 @@ pub(super) fn parse<'a>(
             }
         }
         let line = lines.line_at(row.position().map_or(0, |p| p.byte() as usize));
+        if row.as_slice().len() > options.max_line_bytes {
+            sink(Err(super::line_too_long(source, line, row.as_slice().len(), options.max_line_bytes)))?;
+            continue;
+        }
         if row.len() == 1 && row[0].iter().all(|&b| is_space(b)) {
             continue; // a line of spaces is a blank line, not a row with an empty value
         }
@@ -275,7 +280,7 @@ mod tests {
     /// `line!category`.
     fn render(data: &[u8]) -> Vec<String> {
         let mut out = Vec::new();
-        parse(data, "t.csv", &mut |r| {
+        parse(data, "t.csv", &ParseOptions::default(), &mut |r| {
             out.push(match r {
                 Err(e) => format!("{}!{}", e.line().unwrap(), e.category()),
                 Ok(r) => {
@@ -372,7 +377,7 @@ mod tests {
     fn messages_name_the_problem() {
         let first_error = |data: &[u8]| {
             let mut errors = Vec::new();
-            parse(data, "f.csv", &mut |r| {
+            parse(data, "f.csv", &ParseOptions::default(), &mut |r| {
                 errors.extend(r.err());
                 Ok(())
             })

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use memchr::memchr;
 
 use super::refang::refang;
-use super::{is_space, trim, ParsedRecord, RawRecord, BOM};
+use super::{is_space, trim, ParseOptions, ParsedRecord, RawRecord, BOM};
 use crate::error::FeedError;
 use crate::indicator::{Kind, Meta};
 
@@ -23,6 +23,7 @@ use crate::indicator::{Kind, Meta};
 pub(super) fn parse<'a>(
     data: &'a [u8],
     source: &str,
+    options: &ParseOptions,
     sink: &mut dyn FnMut(ParsedRecord<'a>) -> Result<(), FeedError>,
 ) -> Result<(), FeedError> {
     let data = data.strip_prefix(BOM).unwrap_or(data);
@@ -31,7 +32,9 @@ pub(super) fn parse<'a>(
     while start < data.len() {
         let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
         line_no += 1;
-        if let Some(record) = parse_line(&data[start..end], line_no, source) {
+        if end - start > options.max_line_bytes {
+            sink(Err(super::line_too_long(source, line_no, end - start, options.max_line_bytes)))?;
+        } else if let Some(record) = parse_line(&data[start..end], line_no, source) {
             sink(record)?;
         }
         start = end + 1;
@@ -117,7 +120,7 @@ mod tests {
     /// each error as `line!category`.
     fn render(data: &[u8]) -> Vec<String> {
         let mut out = Vec::new();
-        parse(data, "t", &mut |r| {
+        parse(data, "t", &ParseOptions::default(), &mut |r| {
             out.push(match r {
                 Ok(r) => match r.meta.description {
                     Some(d) => format!("{}:{}|{}", r.line, r.value, d),
@@ -202,7 +205,7 @@ mod tests {
     #[test]
     fn utf8_error_names_the_column() {
         let mut errors = Vec::new();
-        parse(b"ok\n  ab\xffc\n", "feed.txt", &mut |r| {
+        parse(b"ok\n  ab\xffc\n", "feed.txt", &ParseOptions::default(), &mut |r| {
             errors.extend(r.err());
             Ok(())
         })
@@ -215,7 +218,7 @@ mod tests {
     fn values_borrow_from_the_feed() {
         let data = b"a.example\n1.2.3.4\t9\n0c2674c3a97c53082187d930efb645c2;x";
         let mut n = 0;
-        parse(data, "t", &mut |r| {
+        parse(data, "t", &ParseOptions::default(), &mut |r| {
             assert!(matches!(r.unwrap().value, Cow::Borrowed(_)));
             n += 1;
             Ok(())

@@ -84,18 +84,20 @@ pub(super) fn looks_like_csv(data: &[u8]) -> bool {
 /// # Errors
 /// When the manifest is not a JSON object, or a key is not a uuid (only ASCII letters,
 /// digits and `-`: the names are joined to a directory path).
-pub(super) fn manifest_event_files(manifest: &[u8]) -> Result<Vec<String>, String> {
+/// The event file each key of a feed's manifest names, in key order: `<uuid>.json`, or
+/// why the key names none. A bad key costs only its own event.
+pub(super) fn manifest_event_files(manifest: &[u8]) -> Result<Vec<Result<String, String>>, String> {
     let root: Value = serde_json::from_slice(manifest).map_err(|e| format!("invalid manifest json: {e}"))?;
     let Value::Object(events) = root else { return Err("manifest is not a json object".to_string()) };
-    let mut files = Vec::with_capacity(events.len());
-    for uuid in events.keys() {
-        if uuid.is_empty() || !uuid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(format!("manifest key {uuid:?} is not an event uuid"));
-        }
-        files.push(format!("{uuid}.json"));
-    }
-    files.sort();
-    Ok(files)
+    let mut keys: Vec<&String> = events.keys().collect();
+    keys.sort();
+    let file = |uuid: &String| match !uuid.is_empty()
+        && uuid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        true => Ok(format!("{uuid}.json")),
+        false => Err(format!("manifest key {:?} is not an event uuid", crate::error::quote(uuid))),
+    };
+    Ok(keys.into_iter().map(file).collect())
 }
 
 /// What an event gives each of its attributes.
@@ -427,6 +429,10 @@ pub(super) fn parse_csv_noting<'a>(
         newlines += memchr::memchr_iter(b'\n', &data[counted_to.min(at)..at]).count();
         counted_to = counted_to.max(at);
         let line = newlines + 1;
+        if row.as_slice().len() > options.max_line_bytes {
+            sink(Err(super::line_too_long(source, line, row.as_slice().len(), options.max_line_bytes)))?;
+            continue;
+        }
         if row.iter().all(|f| super::trim(f).is_empty()) {
             continue;
         }

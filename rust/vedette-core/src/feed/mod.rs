@@ -72,13 +72,32 @@ impl std::str::FromStr for Format {
 }
 
 /// Choices a feed format leaves to the reader.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParseOptions {
     /// Keep MISP attributes marked `to_ids: false` (left out by default).
     pub keep_non_ids: bool,
     /// Read Zeek `Intel::DOMAIN` as `hostname` (Zeek's own exact-host semantics) instead
     /// of `domain` (the domain and its subdomains, as MISP's `domain`).
     pub zeek_domain_as_hostname: bool,
+    /// A longer line of a list, CSV or Zeek intel file is a bad record ("line too long"),
+    /// never parsed: an [`IndexBuilder`](crate::IndexBuilder) sets its own limit here.
+    pub max_line_bytes: usize,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            keep_non_ids: false,
+            zeek_domain_as_hostname: false,
+            max_line_bytes: crate::build::Limits::default().max_line_bytes,
+        }
+    }
+}
+
+/// The error of a line longer than `max` bytes.
+pub(crate) fn line_too_long(source: &str, line: usize, len: usize, max: usize) -> FeedError {
+    let message = format!("line is {len} bytes, more than max_line_bytes ({max})");
+    FeedError::new(source, Some(line), "line too long", message)
 }
 
 /// One record as the feed gave it, before normalization.
@@ -221,8 +240,8 @@ pub(crate) fn parse_noting<'a>(
     notices: NoticeSink<'_>,
 ) -> Result<(), FeedError> {
     match format {
-        Format::Lines => lines::parse(data, source, sink),
-        Format::Csv => csv::parse(data, source, sink),
+        Format::Lines => lines::parse(data, source, options, sink),
+        Format::Csv => csv::parse(data, source, options, sink),
         Format::Zeek => zeek::parse(data, source, options, sink),
         Format::Misp => misp::parse_noting(data, source, options, sink, notices),
         Format::MispCsv => misp::parse_csv_noting(data, source, options, sink, notices),
@@ -234,8 +253,22 @@ pub(crate) fn parse_noting<'a>(
 ///
 /// # Errors
 /// When the manifest is not a JSON object of event uuids.
-pub fn misp_manifest_event_files(manifest: &[u8]) -> Result<Vec<String>, String> {
+pub fn misp_manifest_event_files(manifest: &[u8]) -> Result<Vec<Result<String, String>>, String> {
     misp::manifest_event_files(manifest)
+}
+
+/// The first `max + 1` bytes of the file at `path`: enough for a load to tell that a feed
+/// is larger than `max` bytes, without reading a huge file whole.
+///
+/// # Errors
+/// When the file cannot be opened or read.
+pub fn read_at_most(path: &std::path::Path, max: usize) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    let mut data = Vec::with_capacity(usize::try_from(size.min(limit)).unwrap_or(0));
+    file.take(limit).read_to_end(&mut data)?;
+    Ok(data)
 }
 
 /// Inflates `data` when its first bytes are the magic of gzip (every member of a
@@ -260,16 +293,36 @@ pub fn misp_manifest_event_files(manifest: &[u8]) -> Result<Vec<String>, String>
 /// # Ok::<(), vedette_core::FeedError>(())
 /// ```
 pub fn decompress<'a>(data: &'a [u8], source: &str) -> Result<Cow<'a, [u8]>, FeedError> {
+    decompress_at_most(data, source, usize::MAX)
+}
+
+/// [`decompress`], refusing a feed of more than `max` bytes once decompressed ("feed too
+/// large"): inflating stops one byte past it, so a bomb costs `max` bytes of memory.
+pub(crate) fn decompress_at_most<'a>(
+    data: &'a [u8],
+    source: &str,
+    max: usize,
+) -> Result<Cow<'a, [u8]>, FeedError> {
+    let too_large = |message: String| FeedError::new(source, None, "feed too large", message);
     let compression = input::sniff(data);
     if compression == Compression::Plain {
+        if data.len() > max {
+            return Err(too_large(format!("the feed has more than max_feed_bytes ({max})")));
+        }
         return Ok(Cow::Borrowed(data));
     }
     let corrupt = |err: std::io::Error| {
         let category = format!("corrupt {compression}");
         FeedError::new(source, None, category, input::corrupt_message(compression, &err))
     };
-    let mut out = Vec::with_capacity(data.len().saturating_mul(4));
-    input::decoder(compression, data).and_then(|mut d| d.read_to_end(&mut out)).map_err(corrupt)?;
+    let mut out = Vec::with_capacity(data.len().saturating_mul(4).min(max));
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    input::decoder(compression, data).and_then(|d| d.take(limit).read_to_end(&mut out)).map_err(corrupt)?;
+    if out.len() > max {
+        return Err(too_large(format!(
+            "the {compression} feed inflates to more than max_feed_bytes ({max})"
+        )));
+    }
     Ok(Cow::Owned(out))
 }
 

@@ -93,6 +93,10 @@ pub(super) fn parse<'a>(
     let mut cols: Vec<&'a [u8]> = Vec::new();
     for (i, line) in data.split(|&b| b == b'\n').enumerate() {
         let line_no = i + 1;
+        if line.len() > options.max_line_bytes {
+            sink(Err(super::line_too_long(source, line_no, line.len(), options.max_line_bytes)))?;
+            continue;
+        }
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(|&b| is_space(b)) {
             continue;

@@ -7,7 +7,8 @@ use serde_json::json;
 
 use super::*;
 
-const KEEP: ParseOptions = ParseOptions { keep_non_ids: true, zeek_domain_as_hostname: false };
+const KEEP: ParseOptions =
+    ParseOptions { keep_non_ids: true, zeek_domain_as_hostname: false, max_line_bytes: 1 << 20 };
 
 /// Parses with `parser` and renders records as `line:value` (plus ` k=kind`), errors
 /// as `line!category`, policy skips as `line~category`.
@@ -350,9 +351,12 @@ fn sink_error_stops_the_parse() {
 #[test]
 fn manifest_table() {
     let ok = manifest_event_files(br#"{"b-2": {"info": "x"}, "a-1": {"info": "y"}}"#);
-    assert_eq!(ok, Ok(vec!["a-1.json".to_string(), "b-2.json".to_string()]));
+    assert_eq!(ok, Ok(vec![Ok("a-1.json".to_string()), Ok("b-2.json".to_string())]));
     assert_eq!(manifest_event_files(b"{}"), Ok(vec![]));
-    assert!(manifest_event_files(br#"{"../etc/passwd": {}}"#).unwrap_err().contains("not an event uuid"));
+    // A bad key costs its own event only.
+    let one_bad = manifest_event_files(br#"{"../etc/passwd": {}, "a-1": {}}"#).unwrap();
+    assert_eq!(one_bad[0], Err("manifest key \"../etc/passwd\" is not an event uuid".to_string()));
+    assert_eq!(one_bad[1], Ok("a-1.json".to_string()));
     assert!(manifest_event_files(b"[]").unwrap_err().contains("not a json object"));
     assert!(manifest_event_files(b"{").unwrap_err().starts_with("invalid manifest json"));
 }
@@ -430,6 +434,7 @@ fn real_events() {
     }
     let feed = root.join("tweetfeed-feed");
     let listed = manifest_event_files(&std::fs::read(feed.join("manifest.json")).unwrap()).unwrap();
+    let listed: Vec<String> = listed.into_iter().map(Result::unwrap).collect();
     let present: Vec<&String> = listed.iter().filter(|f| feed.join(f).is_file()).collect();
     eprintln!("tweetfeed manifest: {} events listed, {} on disk", listed.len(), present.len());
     let mut files: Vec<_> = present.iter().map(|f| feed.join(f)).collect();
