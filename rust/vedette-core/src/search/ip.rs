@@ -13,7 +13,8 @@ pub(super) struct Ipv6Pass {
     /// The span of every literal found so far, in order: the IPv4 pass leaves the dotted
     /// quads inside them alone.
     pub literals: Vec<(usize, usize)>,
-    /// Where the last `[0-9A-Fa-f:.]` run looked at ended.
+    /// Where the last `[0-9A-Fa-f:.]` run looked at ended: a run is measured once
+    /// however many colons it holds (docs/semantics.md §11.1).
     from: usize,
 }
 

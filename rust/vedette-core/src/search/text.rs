@@ -62,7 +62,9 @@ pub(super) fn scan_name_runs(c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk) {
 /// the one position in 32 that each of them covers.
 #[derive(Default)]
 pub(super) struct DigestPass {
-    /// Where the last run looked at ended.
+    /// Where the last run looked at ended: a run is measured once however many probes
+    /// land in it, so a megabyte of hex costs its length, not its length per probe
+    /// (docs/semantics.md §11.1).
     from: usize,
 }
 
