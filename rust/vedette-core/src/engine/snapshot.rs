@@ -144,9 +144,13 @@ impl Snapshot {
     /// [`Index::find`] gives them. With nothing removed from the base and nothing beside
     /// it, this is exactly the base's `find`.
     pub fn find(&self, haystack: &[u8], at: Timestamp) -> Matches {
-        let found = match self.is_plain() {
-            true => self.base.find(haystack, at),
-            false => self.merge(self.base.find(haystack, at), haystack, at),
+        let found = match (self.is_plain(), self.delta.is_empty()) {
+            (true, _) => self.base.find(haystack, at),
+            (false, true) => self.merge(self.base.find(haystack, at), Matches::default()),
+            (false, false) => {
+                let [base, delta] = Index::find_in_each([&*self.base, &*self.delta], haystack, at);
+                self.merge(base, delta)
+            }
         };
         if let Some(counters) = &self.counters {
             self.count(counters, found.iter().flat_map(|m| m.indicators.iter().copied()), at);
@@ -156,11 +160,7 @@ impl Snapshot {
 
     /// The base's matches less its removed records, merged in text order with the
     /// delta's: a span both give is one match with the records of both.
-    fn merge(&self, base: Matches, haystack: &[u8], at: Timestamp) -> Matches {
-        let delta = match self.delta.is_empty() {
-            true => Matches::default(),
-            false => self.delta.find(haystack, at),
-        };
+    fn merge(&self, base: Matches, delta: Matches) -> Matches {
         let (mut b, mut d) = (base.iter().peekable(), delta.iter().peekable());
         let mut out = Matches::default();
         let mut ids = Vec::new();

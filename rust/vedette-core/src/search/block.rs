@@ -38,6 +38,7 @@ pub(super) struct Chunk {
 /// The seeds of one pass over a chunk: a mask per word, and a bit per word that has any,
 /// set as the masks are made, so that iterating skips the empty words without a branch
 /// on each.
+#[derive(Clone)]
 pub(super) struct Seeds {
     base: usize,
     bits: [u64; WORDS],
@@ -93,6 +94,34 @@ impl Iterator for Positions<'_> {
         let bit = self.rest.trailing_zeros() as usize;
         self.rest &= self.rest - 1;
         Some(self.seeds.base + self.word * 64 + bit)
+    }
+}
+
+/// What the name passes of several indexes over one chunk share: whether it has a `..`,
+/// and its run ends for the last pair of flags asked (the base and the delta of an
+/// engine's snapshot ask the same, most often), made once for all.
+pub(super) struct NameSeeds<'c> {
+    chunk: &'c Chunk,
+    double_dot: Option<bool>,
+    run_ends: Option<((bool, bool), Seeds)>,
+}
+
+impl<'c> NameSeeds<'c> {
+    pub(super) fn new(chunk: &'c Chunk) -> NameSeeds<'c> {
+        NameSeeds { chunk, double_dot: None, run_ends: None }
+    }
+
+    pub(super) fn has_double_dot(&mut self) -> bool {
+        *self.double_dot.get_or_insert_with(|| self.chunk.has_double_dot())
+    }
+
+    /// [`Chunk::name_run_ends`].
+    pub(super) fn run_ends(&mut self, text: &[u8], dotless: bool, skip_digit_ends: bool) -> &Seeds {
+        let key = (dotless, skip_digit_ends);
+        if self.run_ends.as_ref().is_none_or(|(made, _)| *made != key) {
+            self.run_ends = Some((key, self.chunk.name_run_ends(text, dotless, skip_digit_ends)));
+        }
+        &self.run_ends.as_ref().expect("just made").1
     }
 }
 

@@ -1,10 +1,10 @@
 //! Runs of host-name bytes and dots, and of alphanumerics: the tokens that hold domains,
 //! host names, URLs, e-mail addresses and hex digests.
 
-use super::block::{Chunk, Class};
+use super::block::{Chunk, Class, NameSeeds};
 use std::io::Write;
 
-use super::class::{escape_before, is, is_local, past_escape, url_ends_at, HOST, URL_END};
+use super::class::{escape_before, is, is_local, past_escape, url_ends_at, HOST, RUN, URL_END};
 use super::Collector;
 use crate::build::filter::for_each_suffix_hash;
 use crate::build::keyed;
@@ -23,14 +23,25 @@ const MAX_LOCAL_PART: usize = 256;
 /// label we look only at the runs that hold one, from their last byte: the bytes of
 /// dotless words are never touched, and a run whose last byte ends no key is dropped
 /// without reading it (or, for the runs ending in a digit, before it is found).
-pub(super) fn scan_name_runs(c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk) {
+pub(super) fn scan_name_runs(c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk, shared: &mut NameSeeds<'_>) {
     let tables = &c.index.tables;
     let ends = &tables.name_ends;
     // Without `..`, a run's names all end at its last byte, and most runs (numbers,
     // most of all) end in a byte that ends no indicator.
-    let skip_digit_ends = !ends.has_digit() && !chunk.has_double_dot();
-    let seeds = chunk.name_run_ends(hay, tables.dotless_names, skip_digit_ends);
+    let double_dot_in_chunk = shared.has_double_dot();
+    let skip_digit_ends = !ends.has_digit() && !double_dot_in_chunk;
+    let seeds = shared.run_ends(hay, tables.dotless_names, skip_digit_ends);
+    // The first run may have begun in the chunk before, where a `..` the chunk's masks do
+    // not show may be: only that run needs its extent before its last byte can rule it out.
+    let mut from_before = chunk.base > 0 && is(hay[chunk.base - 1], RUN);
     for last in seeds.positions() {
+        // Most runs end in a byte that ends no key: one table probe turns them away before
+        // their extent is measured (a small delta's tables end in few bytes).
+        let ends_no_key = hay[last] != b'.' && !ends.contains(hay[last]);
+        let may_hold_double_dot = std::mem::take(&mut from_before) || double_dot_in_chunk;
+        if ends_no_key && !may_hold_double_dot {
+            continue;
+        }
         let end = last + 1;
         let start = past_escape(hay, chunk.extent_start(hay, Class::Run, end), end);
         if start == end {
@@ -41,7 +52,7 @@ pub(super) fn scan_name_runs(c: &mut Collector<'_>, hay: &[u8], chunk: &Chunk) {
             Some(dots) => dots & dots >> 1 != 0,
             None => memchr::memmem::find(&hay[start..end], b"..").is_some(),
         };
-        if hay[last] != b'.' && !ends.contains(hay[last]) && !double_dot {
+        if ends_no_key && !double_dot {
             continue;
         }
         // Most runs are one segment: no dot at either end, no two dots in a row.
