@@ -53,8 +53,24 @@ _ScanError = tuple[str, Literal["unreadable", "corrupt", "long line"], str]
 
 @final
 class Indicator:
-    """One indicator record: a canonical value, its kind and its feed's metadata."""
+    """One indicator record: a canonical value, its kind and its feed's metadata. Pickles;
+    its repr reads back."""
 
+    def __new__(
+        cls,
+        id: int,
+        value: str,
+        kind: _KindName,
+        source: str | None = None,
+        ref: str | None = None,
+        confidence: int | None = None,
+        tlp: _TlpName | None = None,
+        tags: list[str] = ...,
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
+        description: str | None = None,
+    ) -> Indicator: ...
+    def __reduce__(self) -> tuple[type[Indicator], tuple[object, ...]]: ...
     @property
     def id(self) -> int: ...
     @property
@@ -83,8 +99,13 @@ class Match:
     """One occurrence in the text, with every valid indicator record that explains it.
 
     ``start``/``end`` are a half-open span: byte offsets for bytes, character offsets for str.
+    Pickles; its repr reads back.
     """
 
+    def __new__(
+        cls, start: int, end: int, kind: _KindName, indicators: list[Indicator]
+    ) -> Match: ...
+    def __reduce__(self) -> tuple[type[Match], tuple[object, ...]]: ...
     @property
     def start(self) -> int: ...
     @property
@@ -96,8 +117,19 @@ class Match:
 
 @final
 class LoadReport:
-    """What one ``IndexBuilder.load`` (or ``Engine.load``) did."""
+    """What one ``IndexBuilder.load`` (or ``Engine.load``) did. Pickles."""
 
+    def __new__(
+        cls,
+        name: str,
+        format: _FormatName | None,
+        loaded: int,
+        skipped: dict[str, int],
+        errors: list[tuple[int | None, str, str]],
+        masked_host_bits: int = 0,
+        public_suffix_domains: int = 0,
+    ) -> LoadReport: ...
+    def __reduce__(self) -> tuple[type[LoadReport], tuple[object, ...]]: ...
     @property
     def name(self) -> str: ...
     @property
@@ -121,8 +153,22 @@ class LoadReport:
 @final
 class FileHit:
     """One hit in a file (``Index.scan_files``): where, what was seen, the log record's
-    field, time and uid, and every indicator record that explains it."""
+    field, time and uid, and every indicator record that explains it. Pickles."""
 
+    def __new__(
+        cls,
+        file: str,
+        line: int,
+        start: int,
+        end: int,
+        observed: str,
+        kind: _KindName,
+        field: str | None = None,
+        ts: datetime | None = None,
+        uid: str | None = None,
+        indicators: list[Indicator] = ...,
+    ) -> FileHit: ...
+    def __reduce__(self) -> tuple[type[FileHit], tuple[object, ...]]: ...
     @property
     def file(self) -> str:
         """The input as it was named (``-`` for standard input)."""

@@ -7,7 +7,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyDict, PyString, PyTuple};
 use vedette_core::feed::ParseOptions;
 use vedette_core::{Indicator as CoreIndicator, Kind, LoadOptions, Meta, Timestamp, Tlp};
 
@@ -96,22 +96,73 @@ pub(crate) struct Indicator {
 
 #[pymethods]
 impl Indicator {
-    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
-        let fields = [
-            "id",
-            "value",
-            "kind",
-            "source",
-            "ref",
-            "confidence",
-            "tlp",
-            "tags",
-            "valid_from",
-            "valid_until",
-            "description",
-        ];
-        repr(slf.as_any(), &fields)
+    /// The fields in the order `__repr__` shows them: what pickling needs, and what makes
+    /// a repr read back.
+    #[new]
+    #[pyo3(signature = (id, value, kind, source=None, r#ref=None, confidence=None, tlp=None,
+                        tags=Vec::new(), valid_from=None, valid_until=None, description=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        id: u32,
+        value: String,
+        kind: &str,
+        source: Option<String>,
+        r#ref: Option<String>,
+        confidence: Option<u8>,
+        tlp: Option<&str>,
+        tags: Vec<String>,
+        valid_from: Option<Py<PyAny>>,
+        valid_until: Option<Py<PyAny>>,
+        description: Option<String>,
+    ) -> Result<Self> {
+        let kind = kind.parse::<Kind>()?.as_str();
+        let tlp = tlp.map(str::parse::<Tlp>).transpose().map_err(PyValueError::new_err)?.map(Tlp::as_str);
+        Ok(Indicator {
+            id,
+            value,
+            kind,
+            source,
+            r#ref,
+            confidence,
+            tlp,
+            tags,
+            valid_from,
+            valid_until,
+            description,
+        })
     }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        reduce(slf.as_any(), &INDICATOR_FIELDS)
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        repr(slf.as_any(), &INDICATOR_FIELDS)
+    }
+}
+
+const INDICATOR_FIELDS: [&str; 11] = [
+    "id",
+    "value",
+    "kind",
+    "source",
+    "ref",
+    "confidence",
+    "tlp",
+    "tags",
+    "valid_from",
+    "valid_until",
+    "description",
+];
+
+/// `(type(obj), (obj.field, ...))`: a value class pickles as a call of its constructor
+/// with its fields, which its getters give back as they were.
+pub(crate) fn reduce<'py>(
+    obj: &Bound<'py, PyAny>,
+    fields: &[&str],
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    let values = fields.iter().map(|field| obj.getattr(*field)).collect::<PyResult<Vec<_>>>()?;
+    Ok((obj.get_type().into_any(), PyTuple::new(obj.py(), values)?))
 }
 
 /// `Class(field=..., ...)` with Python's repr of what each getter returns: `'etisp'`,
@@ -224,11 +275,36 @@ pub(crate) struct LoadReport {
     public_suffix_domains: usize,
 }
 
+const LOAD_REPORT_FIELDS: [&str; 7] =
+    ["name", "format", "loaded", "skipped", "errors", "masked_host_bits", "public_suffix_domains"];
+
 #[pymethods]
 impl LoadReport {
+    #[new]
+    #[pyo3(signature = (name, format, loaded, skipped, errors, masked_host_bits=0, public_suffix_domains=0))]
+    fn new(
+        name: String,
+        format: Option<&str>,
+        loaded: usize,
+        skipped: BTreeMap<String, usize>,
+        errors: Vec<(Option<usize>, String, String)>,
+        masked_host_bits: usize,
+        public_suffix_domains: usize,
+    ) -> Result<Self> {
+        let format = format
+            .map(str::parse::<vedette_core::feed::Format>)
+            .transpose()
+            .map_err(PyValueError::new_err)?;
+        let format = format.map(|f| f.as_str());
+        Ok(LoadReport { name, format, loaded, skipped, errors, masked_host_bits, public_suffix_domains })
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        reduce(slf.as_any(), &LOAD_REPORT_FIELDS)
+    }
+
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
-        let fields = ["name", "format", "loaded", "skipped", "errors", "masked_host_bits"];
-        repr(slf.as_any(), &fields)
+        repr(slf.as_any(), &LOAD_REPORT_FIELDS)
     }
 }
 

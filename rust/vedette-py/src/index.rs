@@ -74,10 +74,22 @@ pub(crate) struct Match {
     indicators: Vec<Py<Indicator>>,
 }
 
+const MATCH_FIELDS: [&str; 4] = ["start", "end", "kind", "indicators"];
+
 #[pymethods]
 impl Match {
+    #[new]
+    fn new(start: usize, end: usize, kind: &str, indicators: Vec<Py<Indicator>>) -> Result<Self> {
+        let kind = kind.parse::<vedette_core::Kind>()?.as_str();
+        Ok(Match { start, end, kind, indicators })
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        convert::reduce(slf.as_any(), &MATCH_FIELDS)
+    }
+
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
-        convert::repr(slf.as_any(), &["start", "end", "kind", "indicators"])
+        convert::repr(slf.as_any(), &MATCH_FIELDS)
     }
 }
 

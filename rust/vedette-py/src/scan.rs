@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyTuple};
 use vedette_core::scan::writer::{HitWriter, OutputFormat};
 use vedette_core::scan::{FileHit as CoreFileHit, HitSink, ScanOptions, ScanStats, ScanSummary, WriteHits};
 use vedette_core::ScanError;
@@ -58,16 +58,42 @@ pub(crate) struct FileHit {
     indicators: Vec<Py<Indicator>>,
 }
 
+const FILE_HIT_FIELDS: [&str; 10] =
+    ["file", "line", "start", "end", "observed", "kind", "field", "ts", "uid", "indicators"];
+
 #[pymethods]
 impl FileHit {
+    #[new]
+    #[pyo3(signature = (file, line, start, end, observed, kind, field=None, ts=None, uid=None,
+                        indicators=Vec::new()))]
+    #[allow(clippy::too_many_arguments)]
+    fn py_new(
+        file: String,
+        line: u64,
+        start: usize,
+        end: usize,
+        observed: String,
+        kind: &str,
+        field: Option<String>,
+        ts: Option<Py<PyAny>>,
+        uid: Option<String>,
+        indicators: Vec<Py<Indicator>>,
+    ) -> Result<Self> {
+        let kind = kind.parse::<vedette_core::Kind>()?.as_str();
+        Ok(FileHit { file, line, start, end, observed, kind, field, ts, uid, indicators })
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        convert::reduce(slf.as_any(), &FILE_HIT_FIELDS)
+    }
+
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
-        let fields = ["file", "line", "start", "end", "observed", "kind", "field", "ts", "uid", "indicators"];
-        convert::repr(slf.as_any(), &fields)
+        convert::repr(slf.as_any(), &FILE_HIT_FIELDS)
     }
 }
 
 impl FileHit {
-    fn new(py: Python<'_>, index: &PyIndex, hit: CoreFileHit) -> PyResult<FileHit> {
+    fn from_core(py: Python<'_>, index: &PyIndex, hit: CoreFileHit) -> PyResult<FileHit> {
         Ok(FileHit {
             file: hit.file.to_string(),
             line: hit.line,
@@ -228,7 +254,7 @@ impl Scan {
     fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<FileHit>> {
         loop {
             if let Some(hit) = self.pending.pop_front() {
-                return FileHit::new(py, self.index.get(), hit).map(Some);
+                return FileHit::from_core(py, self.index.get(), hit).map(Some);
             }
             if self.report.is_some() {
                 return Ok(None);
