@@ -253,8 +253,15 @@ class _Sightings:
     def take(self) -> list[dict[str, object]]:
         with self.lock:
             taken = [
-                {"source": k[0], "ref": k[1], "kind": k[2], "value": k[3], "count": n,
-                 "first_seen": self.first[k], "last_seen": self.last[k]}
+                {
+                    "source": k[0],
+                    "ref": k[1],
+                    "kind": k[2],
+                    "value": k[3],
+                    "count": n,
+                    "first_seen": self.first[k],
+                    "last_seen": self.last[k],
+                }
                 for k, n in self.counts.items()
             ]
             self.counts, self.first, self.last = {}, {}, {}
