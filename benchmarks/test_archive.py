@@ -1,6 +1,7 @@
 """The archive job: ``vedette scan`` on files against ``Index.find`` on the same bytes in
 memory, one scanning thread and two, a plain file and a gzip one (against ``zcat``), on
-the hit-sparse generated corpus and on the hit-dense real logs.
+the hit-sparse generated corpus and on the hit-dense real logs; and ``vedette watch``
+reading a log as it grows.
 
 The command runs in-process (``cli.main``) with its hits written to a file, which is then
 read back and checked against the expected hits.
@@ -13,6 +14,7 @@ import io
 import json
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import peers
 import pytest
 from fixtures import Bench, Real, record_rate
 
+import vedette
 import vedette.cli
 
 ROUNDS = 3
@@ -113,3 +116,43 @@ def test_archive_real(benchmark: Any, real: Real, mode: str, tmp_path: Path) -> 
     verdict.record(benchmark.extra_info)
     record_rate(benchmark, len(real.data) / 1e6, "MB/s")
     assert verdict.correct, verdict
+
+
+def test_watch(benchmark: Any, bench: Bench, tmp_path: Path) -> None:
+    """``vedette watch``'s reading loop (``Watcher.poll``, as the command calls it) on a
+    log another thread appends the corpus to in 1 MB writes as fast as it can: the rate
+    at which the watcher reads, matches and writes the hits of the appended lines. The
+    target is 100 MB/s or more: a watch that keeps up with 100 MB/s of appended lines."""
+    benchmark.group = f"watch {bench.name}"
+    data, index = bench.corpus.data, bench.index
+
+    def follow() -> Path:
+        log, out = tmp_path / "live.log", tmp_path / "hits.jsonl"
+        log.write_bytes(b"")
+        watcher = vedette.Watcher([str(log)], str(out))
+        watcher.poll(index)  # opens the log at its (empty) end
+        writer = threading.Thread(target=_append, args=(log, data))
+        writer.start()
+        read = 0
+        while read < len(data):
+            got, *_ = watcher.poll(index)
+            read += got
+        writer.join()
+        watcher.close()
+        return out
+
+    out = benchmark.pedantic(follow, rounds=ROUNDS)
+    verdict = peers.judge(_found(_records(out)), bench.expected(1))
+    verdict.record(benchmark.extra_info)
+    record_rate(benchmark, len(data) / 1e6, "MB/s")
+    assert verdict.correct, verdict
+
+
+def _append(log: Path, data: bytes) -> None:
+    """Appends ``data`` in 1 MB writes, each ending at a line end, as a busy log grows."""
+    with open(log, "ab", buffering=0) as f:
+        start = 0
+        while start < len(data):
+            end = data.find(b"\n", min(start + (1 << 20), len(data) - 1)) + 1 or len(data)
+            f.write(data[start:end])
+            start = end
