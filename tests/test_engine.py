@@ -150,6 +150,26 @@ def test_engine_from_index_and_save_open(tmp_path) -> None:
     assert reopened.is_match(TEXT)  # reads go on after close
 
 
+def test_open_makes_the_class_it_is_called_on(tmp_path) -> None:
+    class Mine(vedette.Engine):
+        pass
+
+    vedette.Engine(vedette.compile(["evil.example"])).save(tmp_path)
+    for cls in (vedette._core.Engine, vedette.Engine, Mine):
+        with cls.open(tmp_path) as reopened:
+            assert type(reopened) is cls and reopened.is_match("evil.example")
+    with pytest.raises(ValueError, match="not both"):
+        vedette.Engine(vedette.compile(["evil.example"]), _dir=tmp_path)
+
+
+def test_note_error_shows_in_status() -> None:
+    engine = vedette.Engine()
+    engine.note_error("taxii", "cannot reach the server")
+    status = engine.status()
+    assert status["sources"]["taxii"]["last_error"]["message"] == "cannot reach the server"
+    assert status["version"] == 0 and status["sources"]["taxii"]["last_success"] is None
+
+
 def test_sightings() -> None:
     engine = vedette.Engine(sightings=True)
     engine.add("evil.example", source="etisp", ref="ind-1")

@@ -2,151 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
+
+pytest.importorskip("medallion")
+
+from taxii_server import COLLECTION, add_objects, free_port, indicator
 
 import vedette
 from vedette import taxii
 from vedette.exceptions import TaxiiAuthError, TaxiiError
-
-pytest.importorskip("medallion")
-
-COLLECTION = "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
-STIX = "application/stix+json;version=2.1"
-
-
-def indicator(n: int, pattern: str, modified: str) -> dict:
-    return {
-        "type": "indicator",
-        "spec_version": "2.1",
-        "id": f"indicator--{n:08d}-0000-4000-8000-000000000000",
-        "created": "2026-01-01T00:00:00.000Z",
-        "modified": modified,
-        "pattern": pattern,
-        "pattern_type": "stix",
-        "valid_from": "2026-01-01T00:00:00Z",
-        "labels": ["malicious-activity"],
-    }
-
-
-def server_data(port: int, objects: list[dict]) -> dict:
-    manifest = [
-        {
-            "id": o["id"],
-            "date_added": f"2026-01-0{n + 1}T00:00:00.000000Z",
-            "version": o["modified"],
-            "media_type": STIX,
-        }
-        for n, o in enumerate(objects)
-    ]
-    return {
-        "/discovery": {
-            "title": "test",
-            "default": f"http://127.0.0.1:{port}/api1/",
-            "api_roots": [f"http://127.0.0.1:{port}/api1/"],
-        },
-        "api1": {
-            "information": {
-                "title": "api1",
-                "versions": ["application/taxii+json;version=2.1"],
-                "max_content_length": 10_000_000,
-            },
-            "status": [],
-            "collections": [
-                {
-                    "id": COLLECTION,
-                    "title": "indicators",
-                    "can_read": True,
-                    "can_write": True,
-                    "media_types": [STIX],
-                    "objects": objects,
-                    "manifest": manifest,
-                }
-            ],
-        },
-    }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def server(tmp_path):
-    """A medallion TAXII 2.1 server with three indicators, stopped after the test."""
-    port = free_port()
-    objects = [
-        indicator(1, "[domain-name:value = 'evil.example']", "2026-01-01T00:00:00.000Z"),
-        indicator(2, "[ipv4-addr:value = '203.0.113.7']", "2026-01-01T00:00:00.000Z"),
-        indicator(
-            3,
-            "[file:hashes.'SHA-256' = "
-            "'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855']",
-            "2026-01-01T00:00:00.000Z",
-        ),
-    ]
-    (tmp_path / "data.json").write_text(json.dumps(server_data(port, objects)))
-    (tmp_path / "config.json").write_text(
-        json.dumps(
-            {
-                "backend": {
-                    "module": "medallion.backends.memory_backend",
-                    "module_class": "MemoryBackend",
-                    "filename": str(tmp_path / "data.json"),
-                },
-                "users": {"analyst": "s3cret"},
-                "taxii": {"max_page_size": 2},
-            }
-        )
-    )
-    command = [
-        shutil.which("medallion") or sys.executable,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        str(tmp_path / "config.json"),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/api1/"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            taxii.poll(url, COLLECTION, user="analyst", password="s3cret", limit=1)
-            break
-        except TaxiiError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("medallion did not start")
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def add_objects(url: str, objects: list[dict]) -> None:
-    request = urllib.request.Request(
-        f"{url}collections/{COLLECTION}/objects/",
-        data=json.dumps({"objects": objects}).encode(),
-        headers={
-            "Content-Type": "application/taxii+json;version=2.1",
-            "Accept": "application/taxii+json;version=2.1",
-            "Authorization": "Basic " + base64.b64encode(b"analyst:s3cret").decode(),
-        },
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status in (200, 202)
 
 
 def test_poll_pages_through_the_collection(server) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("medallion")
 
-from test_taxii import COLLECTION, add_objects, indicator, server  # noqa: F401
+from taxii_server import COLLECTION, add_objects, indicator
 
 from vedette import taxii
 
@@ -37,7 +37,7 @@ def _wait_for(condition, seconds: float) -> float:
     return time.monotonic() - start
 
 
-def test_watch_follows_a_log_against_a_taxii_collection(server, tmp_path) -> None:  # noqa: F811
+def test_watch_follows_a_log_against_a_taxii_collection(server, tmp_path) -> None:
     log, out = tmp_path / "dns.log", tmp_path / "hits.jsonl"
     log.write_text("from before the watch: a.late.example\n")
     env = dict(os.environ, VEDETTE_TAXII_PASSWORD="s3cret")

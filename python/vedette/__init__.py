@@ -12,7 +12,6 @@ from collections.abc import Iterable
 
 from vedette import exceptions
 from vedette._core import (
-    Engine,
     FileHit,
     Index,
     IndexBuilder,
@@ -26,6 +25,7 @@ from vedette._core import (
     __version__,
     scan_inputs,
 )
+from vedette.engine import Engine
 from vedette.exceptions import (
     BuildError,
     EngineError,

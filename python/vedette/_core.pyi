@@ -8,6 +8,7 @@ from typing import Literal, TypedDict, final
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import Self, disjoint_base
 
 __all__ = [
     "Engine",
@@ -593,18 +594,27 @@ class Transaction:
         tb: TracebackType | None,
     ) -> bool: ...
 
-@final
+# Not final: vedette.Engine subclasses it. Disjoint: its instances are laid out by Rust.
+@disjoint_base
 class Engine:
     """The live, always-current set of indicators: updates publish a new version
     atomically while readers, on any thread, match against the current one without
-    waiting. Safe to share between threads."""
+    waiting. Safe to share between threads. ``vedette.Engine`` subclasses it with the
+    background pollers."""
 
-    def __new__(cls, index: Index | None = None, *, sightings: bool = False) -> Engine:
+    def __new__(
+        cls,
+        index: Index | None = None,
+        *,
+        sightings: bool = False,
+        _dir: str | os.PathLike[str] | None = None,
+    ) -> Self:
         """An engine holding ``index``'s records (each in the source its metadata names),
-        or none. ``sightings`` counts the hits of each record for ``sightings()``."""
-    @staticmethod
-    def open(dir: str | os.PathLike[str], *, sightings: bool = False) -> Engine:
-        """Reopens what ``save`` wrote into ``dir``."""
+        or none. ``sightings`` counts the hits of each record for ``sightings()``.
+        ``_dir`` is private: what ``open`` passes."""
+    @classmethod
+    def open(cls, dir: str | os.PathLike[str], *, sightings: bool = False) -> Self:
+        """Reopens what ``save`` wrote into ``dir``, as an instance of ``cls``."""
     def add(
         self,
         value: str,
@@ -683,13 +693,17 @@ class Engine:
         with ``sightings=True``."""
     def set_checkpoint(self, source: str, checkpoint: str) -> None:
         """Stores what a poller needs to resume ``source``; kept by ``save``."""
+    def note_error(self, source: str, message: str) -> None:
+        """Keeps ``message`` as ``source``'s last error in ``status()`` (and ``save``), for
+        an update that failed before it reached the engine, such as a poll's network
+        error; publishes nothing."""
     def compact(self) -> None:
         """Merges the pending changes into a new base now (readers go on meanwhile)."""
     def save(self, dir: str | os.PathLike[str]) -> None:
         """Writes the current version and the sources' state into ``dir``, atomically."""
     def close(self) -> None:
         """Takes no more updates (they raise ``EngineError``); reads go on working."""
-    def __enter__(self) -> Engine: ...
+    def __enter__(self) -> Self: ...
     def __exit__(
         self,
         exc_type: type[BaseException] | None,

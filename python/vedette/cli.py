@@ -10,7 +10,6 @@ import socket
 import sys
 import threading
 import time
-import urllib.parse
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from importlib import resources
@@ -27,6 +26,7 @@ from vedette import (
     sightings,
     taxii,
 )
+from vedette.pollers import TaxiiPoller
 
 
 def _sample(name: str) -> Path:
@@ -57,7 +57,7 @@ def _build(args: argparse.Namespace, feeds: Sequence[str]) -> Index:
             password=password,
             added_after=args.added_after,
         )
-        source = urllib.parse.urlsplit(args.taxii).hostname or args.taxii
+        source = taxii.source_of(args.taxii)
         _report(
             f"{args.taxii} ({len(result.objects)} objects)",
             builder.load(result.bundle(), format="stix", source=source, strict=args.strict),
@@ -165,22 +165,25 @@ def _taxii_password(args: argparse.Namespace) -> str | None:
     return args.taxii_password or os.environ.get("VEDETTE_TAXII_PASSWORD")
 
 
-class _TaxiiPoller(threading.Thread):
-    """Polls a TAXII collection into the engine every ``interval`` seconds, from the
-    engine's checkpoint for it, and queues each new page for the retro-hunt."""
+class _TaxiiPoller(TaxiiPoller):
+    """The engine's TAXII poller (resuming from the engine's checkpoint) that also queues
+    each bundle it loads for the retro-hunt, posts the sightings after each poll, and
+    prints its errors."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        args: argparse.Namespace,
-        stop: threading.Event,
-        seen: _Sightings,
-    ) -> None:
-        super().__init__(name="vedette-taxii", daemon=True)
-        self.engine, self.args, self.stop, self.seen = engine, args, stop, seen
-        self.identity_sent = False
-        self.source = urllib.parse.urlsplit(args.taxii).hostname or args.taxii
+    def __init__(self, engine: Engine, args: argparse.Namespace, seen: _Sightings) -> None:
         self.pages: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        super().__init__(
+            engine,
+            args.taxii,
+            args.collection,
+            interval=args.interval,
+            user=args.taxii_user,
+            password=_taxii_password(args),
+            added_after=args.added_after,
+            on_load=self.pages.put,
+        )
+        self.args, self.seen = args, seen
+        self.identity_sent = False
 
     def publish_sightings(self) -> int:
         """Posts the sightings counted since the last call; the sensor's Identity goes
@@ -202,31 +205,14 @@ class _TaxiiPoller(threading.Thread):
         self.identity_sent = True
         return sum(o["type"] == "sighting" for o in objects)
 
-    def poll_once(self) -> None:
-        status = self.engine.status()["sources"].get(self.source, {})
-        result = taxii.poll(
-            self.args.taxii,
-            self.args.collection,
-            user=self.args.taxii_user,
-            password=_taxii_password(self.args),
-            added_after=status.get("checkpoint") or self.args.added_after,
-        )
-        if result.objects:
-            bundle = result.bundle()
-            self.engine.load(bundle, format="stix", source=self.source)
-            self.pages.put(bundle)
-        if result.checkpoint:
-            self.engine.set_checkpoint(self.source, result.checkpoint)
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                self.poll_once()
-                self.publish_sightings()
-            except (VedetteError, OSError, ValueError) as err:
-                # The engine keeps its snapshot; the error shows in status() and here.
-                print(f"vedette: {self.args.taxii}: {err}", file=sys.stderr)
-            self.stop.wait(self.args.interval)
+    def poll(self) -> None:
+        try:
+            super().poll()
+            self.publish_sightings()
+        except Exception as err:
+            # The engine keeps its snapshot; the poller counts the error and backs off.
+            print(f"vedette: {self.args.taxii}: {err}", file=sys.stderr)
+            raise
 
 
 class _Sightings:
@@ -290,7 +276,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     poller, seen = None, _Sightings()
     if args.taxii:
-        poller = _TaxiiPoller(engine, args, stop, seen)
+        poller = _TaxiiPoller(engine, args, seen)
         poller.start()
     sys.stdout.flush()
     output: str | int = args.output or sys.stdout.fileno()
@@ -323,6 +309,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
         stop.set()
         watcher.close()
         if poller is not None:
+            poller.stop()
             poller.join()
             try:
                 poller.publish_sightings()

@@ -18,6 +18,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from vedette.exceptions import TaxiiAuthError, TaxiiError
@@ -40,6 +41,11 @@ class PollResult:
         return json.dumps(
             {"type": "bundle", "id": "bundle--taxii-poll", "objects": self.objects}
         ).encode()
+
+
+def source_of(url: str) -> str:
+    """The engine source a TAXII API root's objects load into by default: its host name."""
+    return urllib.parse.urlsplit(url).hostname or url
 
 
 def _objects_url(url: str, collection: str) -> str:
@@ -83,6 +89,36 @@ def _request(
         raise TaxiiError(f"TAXII server sent invalid JSON for {url}: {err}") from err
 
 
+def pages(
+    url: str,
+    collection: str,
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    added_after: str | None = None,
+    limit: int = 100,
+    timeout: float = 30.0,
+) -> Iterator[PollResult]:
+    """The objects of ``collection`` under the API root ``url`` added after
+    ``added_after`` (all of them when None), one ``PollResult`` per page as the server
+    sends it (following ``next``), each with the checkpoint of its last object. A caller
+    that loads page by page can resume from any page's checkpoint.
+
+    Raises as ``poll`` does, at the page that failed.
+    """
+    base, auth = _objects_url(url, collection), _basic(user, password)
+    params: dict[str, str] = {"limit": str(limit)}
+    if added_after:
+        params["added_after"] = added_after
+    while True:
+        envelope, headers = _request(f"{base}?{urllib.parse.urlencode(params)}", auth, timeout)
+        last = {k.lower(): v for k, v in headers.items()}.get("x-taxii-date-added-last")
+        yield PollResult(objects=envelope.get("objects", []), checkpoint=last or None, pages=1)
+        if not envelope.get("more") or not envelope.get("next"):
+            return
+        params["next"] = str(envelope["next"])
+
+
 def poll(
     url: str,
     collection: str,
@@ -99,21 +135,20 @@ def poll(
     Raises ``TaxiiAuthError`` on 401/403 and ``TaxiiError`` on 404, other HTTP errors,
     time-outs and unreachable servers.
     """
-    base, auth = _objects_url(url, collection), _basic(user, password)
     result = PollResult()
-    params: dict[str, str] = {"limit": str(limit)}
-    if added_after:
-        params["added_after"] = added_after
-    while True:
-        envelope, headers = _request(f"{base}?{urllib.parse.urlencode(params)}", auth, timeout)
+    for page in pages(
+        url,
+        collection,
+        user=user,
+        password=password,
+        added_after=added_after,
+        limit=limit,
+        timeout=timeout,
+    ):
         result.pages += 1
-        result.objects.extend(envelope.get("objects", []))
-        last = {k.lower(): v for k, v in headers.items()}.get("x-taxii-date-added-last")
-        if last:
-            result.checkpoint = last
-        if not envelope.get("more") or not envelope.get("next"):
-            return result
-        params["next"] = str(envelope["next"])
+        result.objects.extend(page.objects)
+        result.checkpoint = page.checkpoint or result.checkpoint
+    return result
 
 
 def publish(

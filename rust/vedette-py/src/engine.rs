@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 use vedette_core::{EngineOptions, IndicatorId, Kind, LoadOptions, Meta, Timestamp};
 
 use crate::array;
@@ -17,8 +17,8 @@ use crate::errors::Result;
 use crate::index::{self, Haystack, PyIndex};
 
 /// A live set of indicators that updates publish to while readers match; safe to share
-/// between threads.
-#[pyclass(frozen, name = "Engine", module = "vedette._core")]
+/// between threads. Subclassable: `vedette.Engine` adds the background pollers in Python.
+#[pyclass(frozen, subclass, name = "Engine", module = "vedette._core")]
 pub(crate) struct PyEngine {
     inner: vedette_core::Engine,
     /// Whether the engine counts sightings: then a search reads the clock, so that the
@@ -294,26 +294,39 @@ impl PyEngine {
 
 #[pymethods]
 impl PyEngine {
+    /// `_dir` is how `open` makes an instance of a subclass: PyO3 builds one only through
+    /// the constructor.
     #[new]
-    #[pyo3(signature = (index=None, *, sightings=false))]
-    fn new(py: Python<'_>, index: Option<PyRef<'_, PyIndex>>, sightings: bool) -> PyEngine {
+    #[pyo3(signature = (index=None, *, sightings=false, _dir=None))]
+    fn new(
+        py: Python<'_>,
+        index: Option<PyRef<'_, PyIndex>>,
+        sightings: bool,
+        _dir: Option<PathBuf>,
+    ) -> Result<PyEngine> {
         let options = PyEngine::options(sightings);
-        let inner = match index {
-            None => vedette_core::Engine::with_options(options),
-            Some(index) => {
+        let inner = match (index, _dir) {
+            (None, None) => vedette_core::Engine::with_options(options),
+            (Some(index), None) => {
                 let index = Arc::clone(&index.inner);
                 py.detach(|| vedette_core::Engine::from_index((*index).clone(), options))
             }
+            (None, Some(dir)) => py.detach(|| vedette_core::Engine::open_with(&dir, options))?,
+            (Some(_), Some(_)) => {
+                return Err(PyValueError::new_err("give an index or a dir, not both").into())
+            }
         };
-        PyEngine { inner, sightings }
+        Ok(PyEngine { inner, sightings })
     }
 
-    /// Reopens what `save` wrote into `dir`.
-    #[staticmethod]
+    /// Reopens what `save` wrote into `dir`, as an instance of `cls`.
+    #[classmethod]
     #[pyo3(signature = (dir, *, sightings=false))]
-    fn open(py: Python<'_>, dir: PathBuf, sightings: bool) -> Result<PyEngine> {
-        let inner = py.detach(|| vedette_core::Engine::open_with(&dir, PyEngine::options(sightings)))?;
-        Ok(PyEngine { inner, sightings })
+    fn open<'py>(cls: &Bound<'py, PyType>, dir: PathBuf, sightings: bool) -> PyResult<Bound<'py, PyAny>> {
+        let kwargs = PyDict::new(cls.py());
+        kwargs.set_item("sightings", sightings)?;
+        kwargs.set_item("_dir", dir)?;
+        cls.call((), Some(&kwargs))
     }
 
     #[pyo3(signature = (value, kind=None, *, source, r#ref=None, confidence=None, tlp=None,
@@ -453,6 +466,10 @@ impl PyEngine {
 
     fn set_checkpoint(&self, source: &str, checkpoint: &str) {
         self.inner.set_checkpoint(source, checkpoint)
+    }
+
+    fn note_error(&self, source: &str, message: &str) {
+        self.inner.note_error(source, message)
     }
 
     fn compact(&self, py: Python<'_>) -> Result<()> {

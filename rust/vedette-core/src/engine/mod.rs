@@ -378,6 +378,13 @@ impl Engine {
         state.sources[id as usize].checkpoint = Some(checkpoint.to_string());
     }
 
+    /// Keeps `message` as the last error of `source`, for an update that failed before
+    /// it reached the engine (a poller's network error): shown in [`status`](Self::status),
+    /// kept by [`save`](Self::save). The snapshot is left as it is.
+    pub fn note_error(&self, source: &str, message: &str) {
+        self.shared.note_error(source, message);
+    }
+
     /// Merges the delta and the tombstones into a new base now, dropping the records
     /// whose `valid_until` has passed. Readers go on meanwhile; writers wait only while
     /// the merged base is installed. Waits for a background compaction first.

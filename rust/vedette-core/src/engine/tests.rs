@@ -341,6 +341,7 @@ fn status_tracks_sources_errors_and_checkpoints() {
     let engine = Engine::with_options(options());
     engine.load("abuse", b"a.example\nb.example\n", &LoadOptions::default(), false).unwrap();
     engine.set_checkpoint("taxii", "2024-04-16T10:00:00Z");
+    engine.note_error("taxii", "cannot reach the server");
     let strict = LoadOptions { strict: true, ..LoadOptions::default() };
     let err = engine.load("abuse", b"c.example\nnot one\n", &strict, false).unwrap_err();
     assert_eq!(err.kind(), EngineErrorKind::Feed);
@@ -351,7 +352,10 @@ fn status_tracks_sources_errors_and_checkpoints() {
     assert_eq!((abuse.name.as_str(), abuse.records), ("abuse", 2));
     assert!(abuse.last_success.is_some());
     assert!(abuse.last_error.as_ref().unwrap().message.contains(r#""not" is no ip"#), "{abuse:?}");
-    assert_eq!(status.sources[1].checkpoint.as_deref(), Some("2024-04-16T10:00:00Z"));
+    let taxii = &status.sources[1];
+    assert_eq!(taxii.checkpoint.as_deref(), Some("2024-04-16T10:00:00Z"));
+    assert_eq!(taxii.last_error.as_ref().unwrap().message, "cannot reach the server");
+    assert!(taxii.last_success.is_none(), "an error noted is no success");
     assert!(status.memory > 0);
 }
 
