@@ -210,3 +210,8 @@ def test_scan_inputs_are_the_files_a_scan_reads(tmp_path) -> None:
     assert (file, category) == (missing, "unreadable") and "no such file" in message
     scan = vedette.compile(["evil.example"]).scan_files([logs])
     assert [hit.file for hit in scan] == inputs[:3]
+
+
+def test_every_public_name_is_there() -> None:
+    missing = [name for name in vedette.__all__ if not hasattr(vedette, name)]
+    assert missing == []
