@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from vedette import (
     Engine,
@@ -236,7 +237,7 @@ class _Sightings:
                 self.first.setdefault(key, now)
                 self.last[key] = now
 
-    def take(self) -> list[dict[str, object]]:
+    def take(self) -> list[dict[str, Any]]:
         with self.lock:
             taken = [
                 {
@@ -494,7 +495,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return args.run(args)
+        return int(args.run(args))
     except BrokenPipeError:
         return 0
     except (VedetteError, OSError, ValueError) as err:

@@ -20,6 +20,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from vedette.exceptions import TaxiiAuthError, TaxiiError
 
@@ -30,7 +31,7 @@ MEDIA_TYPE = "application/taxii+json;version=2.1"
 class PollResult:
     """The objects of one poll, in server order, and where the next poll resumes."""
 
-    objects: list[dict] = field(default_factory=list)
+    objects: list[dict[str, Any]] = field(default_factory=list)
     #: Pass as ``added_after`` to the next poll; None when the collection had nothing new
     #: (then reuse the previous checkpoint).
     checkpoint: str | None = None
@@ -64,7 +65,7 @@ def _basic(user: str | None, password: str | None) -> str | None:
 
 def _request(
     url: str, auth: str | None, timeout: float, body: bytes | None = None
-) -> tuple[dict, dict[str, str]]:
+) -> tuple[dict[str, Any], dict[str, str]]:
     request = urllib.request.Request(url, headers={"Accept": MEDIA_TYPE}, data=body)
     if body is not None:
         request.add_header("Content-Type", MEDIA_TYPE)
@@ -154,12 +155,12 @@ def poll(
 def publish(
     url: str,
     collection: str,
-    objects: list[dict],
+    objects: list[dict[str, Any]],
     *,
     user: str | None = None,
     password: str | None = None,
     timeout: float = 30.0,
-) -> dict:
+) -> dict[str, Any]:
     """POSTs ``objects`` (STIX 2.1) to the writable ``collection`` under the API root
     ``url`` in one envelope, and returns the server's status resource. Raises as
     ``poll`` does."""
