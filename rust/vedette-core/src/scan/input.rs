@@ -264,12 +264,21 @@ impl Reader {
     }
 }
 
+/// The most a decoder is asked for in one read. A decoder that meets corrupt data drops
+/// what it had inflated in that read (flate2 returns the error, not the bytes), so this
+/// bounds what a corrupt stream loses before its error: 64 KiB, not a whole 4 MiB chunk.
+const DECODE_STEP: usize = 64 << 10;
+
 impl Read for Reader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if let Some(failed) = &self.failed {
             return Err(io::Error::other(failed.clone()));
         }
-        match self.inner.read(buf) {
+        let step = match self.compression {
+            Compression::Plain => buf.len(),
+            _ => buf.len().min(DECODE_STEP),
+        };
+        match self.inner.read(&mut buf[..step]) {
             Ok(n) => Ok(n),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => Err(err),
             Err(err) => {

@@ -396,3 +396,28 @@ fn expand_walks_directories() {
     assert_eq!((err.kind(), err.file()), (ScanErrorKind::Unreadable, name("missing.log").as_str()));
     assert!(err.message().starts_with("cannot open: no such file or directory"), "{err}");
 }
+
+#[test]
+fn a_corrupt_block_loses_little_of_what_came_before() {
+    // A decoder drops what it inflated in the read that met the bad data: reads of at most
+    // 64 KiB bound that, whatever the size of the chunks asked for. The bad data is a
+    // block of the reserved type, right after a flush: the stream fails there.
+    let lines = |n: u32| -> Vec<u8> {
+        (0..n)
+            .flat_map(|i| format!("{i} host{}.example GET /p?{i}\n", i * 7919 % 1000).into_bytes())
+            .collect()
+    };
+    let (before, after) = (lines(40_000), lines(1000));
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&before).unwrap();
+    enc.flush().unwrap();
+    let bad_block = enc.get_ref().len();
+    enc.write_all(&after).unwrap();
+    let mut gz = enc.finish().unwrap();
+    gz[bad_block] = 0b111; // the last block, of type 3: "invalid block type"
+    let (_, small, small_errors) = scan(gz.clone(), "a.log.gz", 359);
+    let (_, large, large_errors) = scan(gz, "a.log.gz", 4 << 20);
+    assert_eq!((small_errors.len(), large_errors.len()), (1, 1));
+    assert!(before.len() - small.len() < 1 << 10, "{} of {}", small.len(), before.len());
+    assert!(before.len() - large.len() <= 64 << 10, "{} of {}", large.len(), before.len());
+}
