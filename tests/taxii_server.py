@@ -8,10 +8,15 @@ import base64
 import json
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from vedette import taxii
@@ -63,7 +68,8 @@ def server_data(port: int, objects: list[dict]) -> dict:
         "/discovery": {
             "title": "test",
             "default": f"http://127.0.0.1:{port}/api1/",
-            "api_roots": [f"http://127.0.0.1:{port}/api1/"],
+            # api2 is listed but not served: discovery must report it and go on.
+            "api_roots": [f"http://127.0.0.1:{port}/api1/", f"http://127.0.0.1:{port}/api2/"],
         },
         "api1": {
             "information": {
@@ -122,7 +128,7 @@ class Medallion:
         deadline = time.monotonic() + seconds
         while True:
             try:
-                taxii.poll(self.url, COLLECTION, user=USER, password=PASSWORD, limit=1)
+                taxii.poll(self.url, COLLECTION, user=USER, password=PASSWORD, limit=1, retries=0)
                 return
             except TaxiiError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
@@ -155,3 +161,172 @@ def add_objects(url: str, objects: list[dict]) -> None:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status in (200, 202)
+
+
+@dataclass
+class Seen:
+    """A request the gateway received."""
+
+    at: float
+    method: str
+    path: str
+    authorization: str | None
+
+
+class Gateway:
+    """An HTTP or HTTPS front of a medallion server, as a site puts one before its TAXII
+    server: it can demand a bearer ``token`` (and then passes Basic credentials on), serve
+    TLS with the ``tls`` context given (which may demand client certificates), and answer
+    the requests it gets with ``answers`` first, in turn, each ``(status, headers, body)``,
+    before it forwards the rest. ``seen`` lists every request it got."""
+
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        token: str | None = None,
+        tls: ssl.SSLContext | None = None,
+        answers: list[tuple[int, dict[str, str], bytes]] | None = None,
+    ) -> None:
+        self.upstream = upstream.rstrip("/").rsplit("/", 1)[0]  # the server, not its root
+        self.token, self.answers = token, list(answers or [])
+        self.seen: list[Seen] = []
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                gateway.handle(self, None)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                gateway.handle(self, self.rfile.read(length))
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        port = self.server.server_address[1]
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{port}/api1/"
+        self.root = f"{scheme}://127.0.0.1:{port}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def handle(self, request: BaseHTTPRequestHandler, body: bytes | None) -> None:
+        auth = request.headers.get("Authorization")
+        self.seen.append(Seen(time.monotonic(), request.command, request.path, auth))
+        if self.answers:
+            self.reply(request, *self.answers.pop(0))
+            return
+        if self.token is not None:
+            if auth != f"Bearer {self.token}":
+                self.reply(request, 401, {}, b'{"title": "bad token"}')
+                return
+            auth = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        headers = {k: v for k, v in request.headers.items() if k.lower() in ("accept",)}
+        headers["Content-Type"] = request.headers.get("Content-Type") or STIX
+        if auth:
+            headers["Authorization"] = auth
+        forward = urllib.request.Request(
+            self.upstream + request.path, data=body, headers=headers, method=request.command
+        )
+        try:
+            with urllib.request.urlopen(forward, timeout=10) as answer:
+                self.reply(request, answer.status, dict(answer.headers.items()), answer.read())
+        except urllib.error.HTTPError as err:
+            self.reply(request, err.code, dict(err.headers.items()), err.read())
+
+    @staticmethod
+    def reply(
+        request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes
+    ) -> None:
+        request.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in (
+                "content-length",
+                "transfer-encoding",
+                "connection",
+                "date",
+                "server",
+            ):
+                request.send_header(name, value)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def make_certificates(directory: Path) -> dict[str, Path]:
+    """A test CA, a server certificate for 127.0.0.1 and a client certificate, both signed
+    by it, and a second CA that signed neither, with the openssl tool: PEM files by name
+    (``ca``, ``server``, ``server_key``, ``client``, ``client_key``, ``other_ca``)."""
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    for ca in ("ca", "other_ca"):
+        openssl(
+            "req",
+            "-x509",
+            *ec,
+            "-keyout",
+            f"{ca}.key",
+            "-out",
+            f"{ca}.pem",
+            "-days",
+            "2",
+            "-subj",
+            f"/CN=vedette test {ca}",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        )
+    for name, ext in (
+        ("server", "subjectAltName=IP:127.0.0.1"),
+        ("client", "extendedKeyUsage=clientAuth"),
+    ):
+        openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
+        (directory / f"{name}.ext").write_text(ext + "\n")
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            f"{name}.pem",
+            "-days",
+            "2",
+            "-extfile",
+            f"{name}.ext",
+        )
+    return {
+        "ca": directory / "ca.pem",
+        "other_ca": directory / "other_ca.pem",
+        "server": directory / "server.pem",
+        "server_key": directory / "server.key",
+        "client": directory / "client.pem",
+        "client_key": directory / "client.key",
+    }
+
+
+def server_tls(files: dict[str, Path], *, client_certificates: bool) -> ssl.SSLContext:
+    """A server's TLS context with the test certificate, demanding a client certificate
+    signed by the test CA when asked to."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files["server"], files["server_key"])
+    if client_certificates:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(files["ca"])
+    return context

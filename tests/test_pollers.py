@@ -106,7 +106,8 @@ def test_taxii_poller_loads_in_batches_of_pages(server) -> None:
 
 def test_taxii_poller_backs_off_while_the_server_is_down(medallion_server) -> None:
     with vedette.Engine() as engine:
-        poller = poll_taxii(engine, medallion_server.url, interval=0.2)
+        # No retries within a poll: this is the backoff between polls.
+        poller = poll_taxii(engine, medallion_server.url, interval=0.2, retries=0)
         wait_for(lambda: engine.is_match("a.evil.example"))
         medallion_server.stop()
         wait_for(lambda: poller.failures == 2)

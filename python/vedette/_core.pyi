@@ -26,6 +26,7 @@ __all__ = [
     "Update",
     "Watcher",
     "__version__",
+    "read_taxii_envelope",
     "scan_inputs",
 ]
 
@@ -222,6 +223,11 @@ def scan_inputs(paths: list[str]) -> tuple[list[str], list[_ScanError]]:
     """The inputs that ``Index.scan_files(paths)`` reads, named as its hits name them
     (directories walked, ``-`` for standard input), and the error of each path that names
     nothing: the files to partition a scan by on a cluster."""
+
+def read_taxii_envelope(data: bytes) -> tuple[bool, str | None, int, int, int]:
+    """The paging of a TAXII 2.1 envelope: ``(more, next, objects, start, end)``, where
+    ``data[start:end]`` is its objects as they stand in the array. Raises ``ValueError``
+    when the page is not an envelope."""
 
 @final
 class Scan:

@@ -50,17 +50,16 @@ def _build(args: argparse.Namespace, feeds: Sequence[str]) -> Index:
     for feed in feeds:
         _report(feed, builder.load(feed, strict=args.strict, source=Path(feed).name))
     if getattr(args, "taxii", None):
-        password = _taxii_password(args)
         result = taxii.poll(
             args.taxii,
             args.collection,
-            user=args.taxii_user,
-            password=password,
             added_after=args.added_after,
+            types=taxii.READ_TYPES,
+            **_taxii_options(args),
         )
         source = taxii.source_of(args.taxii)
         _report(
-            f"{args.taxii} ({len(result.objects)} objects)",
+            f"{args.taxii} ({result.count} objects)",
             builder.load(result.bundle(), format="stix", source=source, strict=args.strict),
         )
         if result.checkpoint:
@@ -162,8 +161,43 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _taxii_password(args: argparse.Namespace) -> str | None:
-    return args.taxii_password or os.environ.get("VEDETTE_TAXII_PASSWORD")
+def _cmd_discover(args: argparse.Namespace) -> int:
+    found = taxii.discover(args.taxii, **_taxii_options(args))
+    print(f"{found.url}  {found.title or ''}".rstrip())
+    for root in found.api_roots:
+        default = "  (default)" if root.url == found.default else ""
+        print(f"  {root.url}  {root.title or ''}{default}".rstrip())
+        if root.error:
+            print(f"    error: {root.error}")
+        for c in root.collections:
+            access = ("r" if c.can_read else "-") + ("w" if c.can_write else "-")
+            print(f"    {c.id}  {access}  {c.title}")
+    return 0
+
+
+def _taxii_options(args: argparse.Namespace) -> taxii.Options:
+    """The connection options of the --taxii-* flags (secrets also from the environment)."""
+    return taxii.Options(
+        user=args.taxii_user,
+        password=args.taxii_password or os.environ.get("VEDETTE_TAXII_PASSWORD"),
+        token=args.taxii_token or os.environ.get("VEDETTE_TAXII_TOKEN"),
+        ca_file=args.taxii_ca,
+        cert_file=args.taxii_cert,
+        key_file=args.taxii_key,
+    )
+
+
+def _add_taxii_connection(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--taxii-user", metavar="USER", help="Basic credentials")
+    group.add_argument(
+        "--taxii-password", metavar="PASSWORD", help="or set VEDETTE_TAXII_PASSWORD"
+    )
+    group.add_argument(
+        "--taxii-token", metavar="TOKEN", help="a bearer token, or set VEDETTE_TAXII_TOKEN"
+    )
+    group.add_argument("--taxii-ca", metavar="PEM", help="CA certificates to verify the server")
+    group.add_argument("--taxii-cert", metavar="PEM", help="a client certificate")
+    group.add_argument("--taxii-key", metavar="PEM", help="the client certificate's key")
 
 
 class _TaxiiPoller(TaxiiPoller):
@@ -178,10 +212,9 @@ class _TaxiiPoller(TaxiiPoller):
             args.taxii,
             args.collection,
             interval=args.interval,
-            user=args.taxii_user,
-            password=_taxii_password(args),
             added_after=args.added_after,
             on_load=self.pages.put,
+            **_taxii_options(args),
         )
         self.args, self.seen = args, seen
         self.identity_sent = False
@@ -200,8 +233,7 @@ class _TaxiiPoller(TaxiiPoller):
             self.args.taxii,
             self.args.publish_sightings or self.args.collection,
             objects,
-            user=self.args.taxii_user,
-            password=_taxii_password(self.args),
+            **_taxii_options(self.args),
         )
         self.identity_sent = True
         return sum(o["type"] == "sighting" for o in objects)
@@ -394,10 +426,7 @@ def _parser() -> argparse.ArgumentParser:
         "--taxii", metavar="URL", help="an API root to poll for STIX indicators"
     )
     taxii_options.add_argument("--collection", metavar="ID", help="the collection to poll")
-    taxii_options.add_argument("--taxii-user", metavar="USER")
-    taxii_options.add_argument(
-        "--taxii-password", metavar="PASSWORD", help="or set VEDETTE_TAXII_PASSWORD"
-    )
+    _add_taxii_connection(taxii_options)
     taxii_options.add_argument(
         "--added-after", metavar="TIME", help="only objects added after this checkpoint"
     )
@@ -438,10 +467,7 @@ def _parser() -> argparse.ArgumentParser:
     watch_taxii = watch.add_argument_group("TAXII 2.1")
     watch_taxii.add_argument("--taxii", metavar="URL", help="an API root to poll")
     watch_taxii.add_argument("--collection", metavar="ID", help="the collection to poll")
-    watch_taxii.add_argument("--taxii-user", metavar="USER")
-    watch_taxii.add_argument(
-        "--taxii-password", metavar="PASSWORD", help="or set VEDETTE_TAXII_PASSWORD"
-    )
+    _add_taxii_connection(watch_taxii)
     watch_taxii.add_argument(
         "--added-after", metavar="TIME", help="the first poll's checkpoint (later: the engine's)"
     )
@@ -489,6 +515,15 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--allow", action="append", default=[], metavar="WARNINGLIST")
     _add_feed_limits(export)
     export.set_defaults(run=_cmd_export)
+
+    discover = commands.add_parser(
+        "discover", help="list a TAXII 2.1 server's API roots and their collections"
+    )
+    discover.add_argument(
+        "taxii", metavar="URL", help="the discovery endpoint, or the server (/taxii2/)"
+    )
+    _add_taxii_connection(discover.add_argument_group("TAXII 2.1"))
+    discover.set_defaults(run=_cmd_discover)
     return parser
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from vedette import _core
+from vedette import _core, taxii
 from vedette.exceptions import EngineError
 from vedette.pollers import FilePoller, Poller, TaxiiPoller
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from vedette._core import _FormatName, _KindName
 
 _P = TypeVar("_P", bound=Poller)
@@ -47,14 +50,15 @@ class Engine(_core.Engine):
         *,
         source: str | None = None,
         interval: float = 60.0,
-        user: str | None = None,
-        password: str | None = None,
         added_after: str | None = None,
-        timeout: float = 30.0,
+        types: Sequence[str] | None = taxii.READ_TYPES,
+        **options: Unpack[taxii.Options],
     ) -> TaxiiPoller:
         """Starts polling the TAXII 2.1 ``collection`` under the API root ``url`` every
         ``interval`` seconds into ``source`` (by default the host name of ``url``), from
-        the source's checkpoint (``added_after`` while it has none). Returns the poller.
+        the source's checkpoint (``added_after`` while it has none), asking for the STIX
+        ``types`` the reader uses (all types when None). ``options`` are the connection's
+        (``vedette.taxii.Options``: credentials, TLS, retries). Returns the poller.
         Raises ``EngineError`` once the engine is closing."""
         poller = TaxiiPoller(
             self,
@@ -62,10 +66,9 @@ class Engine(_core.Engine):
             collection,
             source=source,
             interval=interval,
-            user=user,
-            password=password,
             added_after=added_after,
-            timeout=timeout,
+            types=types,
+            **options,
         )
         return self._start(poller)
 

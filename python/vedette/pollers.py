@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 from vedette import _core, taxii
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from vedette._core import _FormatName, _KindName
 
 #: The longest wait a failing poller backs off to, unless its interval is longer.
@@ -147,13 +149,12 @@ class TaxiiPoller(Poller):
         *,
         source: str | None = None,
         interval: float = 60.0,
-        user: str | None = None,
-        password: str | None = None,
         added_after: str | None = None,
-        timeout: float = 30.0,
+        types: Sequence[str] | None = taxii.READ_TYPES,
         max_delay: float | None = None,
         on_load: Callable[[bytes], None] | None = None,
         batch_objects: int = 10_000,
+        **options: Unpack[taxii.Options],
     ) -> None:
         source = source if source is not None else taxii.source_of(url)
         super().__init__(
@@ -163,10 +164,11 @@ class TaxiiPoller(Poller):
             max_delay=max_delay,
             name=f"vedette-taxii {source}",
         )
-        self.url, self.collection = url, collection
-        self.user, self._password = user, password
-        self.added_after, self.timeout, self.on_load = added_after, timeout, on_load
+        self.url, self.collection, self.types = url, collection, types
+        self.added_after, self.on_load = added_after, on_load
         self.batch_objects = batch_objects
+        # Retries wait on the stop event: close() does not wait out a server's Retry-After.
+        self._client = taxii._Client(sleep=self._stopping.wait, **options)
 
     @property
     def checkpoint(self) -> str | None:
@@ -180,23 +182,24 @@ class TaxiiPoller(Poller):
         # would make one bundle past the engine's max_feed_bytes, refused at every poll,
         # and a failure on page 900 would lose the 899 before it.
         batch = taxii.PollResult()
-        for page in taxii.pages(
+        pages = taxii._pages(
+            self._client,
             self.url,
             self.collection,
-            user=self.user,
-            password=self._password,
             added_after=self.checkpoint,
-            timeout=self.timeout,
-        ):
-            batch.objects.extend(page.objects)
-            batch.checkpoint = page.checkpoint or batch.checkpoint
-            if len(batch.objects) >= self.batch_objects:
+            types=self.types,
+            ids=None,
+            limit=100,
+        )
+        for page in pages:
+            batch.extend(page)
+            if batch.count >= self.batch_objects:
                 self._load(batch)
                 batch = taxii.PollResult()
         self._load(batch)
 
     def _load(self, batch: taxii.PollResult) -> None:
-        if batch.objects:
+        if batch.count:
             bundle = batch.bundle()
             self.engine.load(bundle, format="stix", source=self.source)
             if self.on_load is not None:

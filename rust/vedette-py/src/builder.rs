@@ -177,3 +177,16 @@ impl PyIndexBuilder {
         self.with(py, |builder| builder.len())
     }
 }
+
+/// The paging of a TAXII 2.1 envelope (`vedette_core::feed::read_envelope`): `(more,
+/// next, objects, start, end)`, where `data[start:end]` is its objects as they stand in
+/// the array. `vedette.taxii` joins pages into bundles by these bytes.
+#[pyfunction]
+pub(crate) fn read_taxii_envelope(
+    py: Python<'_>,
+    data: &[u8],
+) -> PyResult<(bool, Option<String>, usize, usize, usize)> {
+    let envelope = py.detach(|| vedette_core::feed::read_envelope(data));
+    let envelope = envelope.map_err(pyo3::exceptions::PyValueError::new_err)?;
+    Ok((envelope.more, envelope.next, envelope.objects, envelope.span.start, envelope.span.end))
+}

@@ -28,6 +28,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<scan::Scanner>()?;
     m.add_class::<scan::Watcher>()?;
     m.add_function(wrap_pyfunction!(scan::scan_inputs, m)?)?;
+    m.add_function(wrap_pyfunction!(builder::read_taxii_envelope, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::indicator::{Kind, Meta, Timestamp};
 use crate::scan::input::{self, Compression};
 
 mod csv;
+mod envelope;
 mod lines;
 mod misp;
 mod refang;
@@ -20,6 +21,7 @@ mod stix_pattern;
 mod types;
 pub(crate) mod zeek;
 
+pub use envelope::{read_envelope, Envelope};
 pub use zeek::write_zeek_intel;
 
 pub(crate) use misp::kinds_of_type as kinds_of_misp_type;
