@@ -1,10 +1,10 @@
 """Type stubs of the compiled core (``vedette._core``)."""
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Literal, TypedDict, final
+from typing import Literal, Protocol, TypedDict, final
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,25 @@ __all__ = [
 ]
 
 __version__: str
+
+class _ArrowArray(Protocol):
+    """An object of the Arrow PyCapsule interface: a pyarrow or nanoarrow array."""
+
+    def __arrow_c_array__(self, requested_schema: object = None) -> tuple[object, object]: ...
+
+class _ArrowStream(Protocol):
+    """An object of the Arrow PyCapsule interface's streams: a chunked array, a polars or
+    pandas series."""
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object: ...
+
+#: A column of IPv4 addresses: Arrow uint32, numpy uint32, or ints.
+_Addresses = _ArrowArray | _ArrowStream | npt.NDArray[np.uint32] | Sequence[int]
+#: A column of IPv6 addresses: Arrow fixed_size_binary(16), or an (n, 16) numpy uint8 array.
+_Addresses6 = _ArrowArray | _ArrowStream | npt.NDArray[np.uint8]
+#: A column of observed values: Arrow string, large_string or string_view, or strs.
+_Values = _ArrowArray | _ArrowStream | Iterable[str | None]
+_Hits = tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]
 
 _KindName = Literal[
     "ipv4",
@@ -347,26 +366,43 @@ class Index:
     def stats(self) -> dict[str, object]:
         """``entries``, ``records``, ``kinds`` (entries per kind) and ``memory`` (bytes)."""
     def match_ipv4(
-        self, addresses: npt.NDArray[np.uint32], *, at: _TimeLike | None = None
+        self, addresses: _Addresses, *, at: _TimeLike | None = None
     ) -> npt.NDArray[np.bool_]:
         """A mask of the addresses (host-order uint32) that an indicator covers: one bool
-        per address, in order. A view that is not contiguous raises ``ValueError`` (pass
-        ``np.ascontiguousarray(view)``); another dtype raises ``TypeError``."""
+        per address, in order. The column is an Arrow ``uint32`` array or stream
+        (pyarrow, polars, pandas...), a numpy ``uint32`` array or a list of ints, read
+        where it is (a list is made an array first); a null row is ``False``. A numpy
+        view that is not contiguous raises ``ValueError`` (pass
+        ``np.ascontiguousarray(view)``); another type raises ``TypeError``, never a
+        cast."""
     def match_ipv6(
-        self, addresses: npt.NDArray[np.uint8], *, at: _TimeLike | None = None
+        self, addresses: _Addresses6, *, at: _TimeLike | None = None
     ) -> npt.NDArray[np.bool_]:
-        """A mask of the addresses (an ``(n, 16)`` uint8 array, network order) hit: one
-        bool per row, in order. Any memory layout is read row by row; another number of
-        columns raises ``ValueError``, another dtype or number of dimensions ``TypeError``."""
+        """A mask of the addresses (an ``(n, 16)`` uint8 array, network order, or an Arrow
+        ``fixed_size_binary(16)`` column) hit: one bool per row, in order; a null row is
+        ``False``. Any memory layout is read row by row; another number of columns raises
+        ``ValueError``, another dtype or number of dimensions ``TypeError``."""
     def match_flows(
         self,
-        src: npt.NDArray[np.uint32],
-        dst: npt.NDArray[np.uint32],
+        src: _Addresses,
+        dst: _Addresses,
         *,
         at: _TimeLike | None = None,
-    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+    ) -> _Hits:
         """``(rows, indicator_ids)``: one pair per flow and indicator that its source or
-        destination hits."""
+        destination hits. The columns are as ``match_ipv4`` takes them, of one length,
+        chunked alike or not; a flow with a null end is looked up by its other end."""
+    def lookup_many(
+        self, values: _Values, kind: _KindName | None = None, *, at: _TimeLike | None = None
+    ) -> _Hits:
+        """``(rows, indicator_ids)``: one pair per row and record that the row's value hits,
+        as ``lookup`` answers it (parent domains, covering networks), by row. The column
+        is an Arrow ``string``, ``large_string`` or ``string_view`` array or stream (read
+        where it is) or any iterable of ``str`` and ``None``; ``kind`` is each value's
+        kind, or inferred per value when None, so a column may mix domains, URLs,
+        addresses of both families, e-mails and hashes. A null, or a value that is no
+        indicator of the kind, hits nothing. Runs without the GIL, on every core for a
+        long column."""
     def write_zeek_intel(self, path: str | os.PathLike[str]) -> None:
         """Writes every indicator as a Zeek intel file."""
     def ipv4_bitmap(self) -> bytes:
@@ -525,18 +561,21 @@ class Snapshot:
         self, value: str, kind: _KindName | None = None, *, at: _TimeLike | None = None
     ) -> list[Indicator]: ...
     def match_ipv4(
-        self, addresses: npt.NDArray[np.uint32], *, at: _TimeLike | None = None
+        self, addresses: _Addresses, *, at: _TimeLike | None = None
     ) -> npt.NDArray[np.bool_]: ...
     def match_ipv6(
-        self, addresses: npt.NDArray[np.uint8], *, at: _TimeLike | None = None
+        self, addresses: _Addresses6, *, at: _TimeLike | None = None
     ) -> npt.NDArray[np.bool_]: ...
     def match_flows(
         self,
-        src: npt.NDArray[np.uint32],
-        dst: npt.NDArray[np.uint32],
+        src: _Addresses,
+        dst: _Addresses,
         *,
         at: _TimeLike | None = None,
-    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]: ...
+    ) -> _Hits: ...
+    def lookup_many(
+        self, values: _Values, kind: _KindName | None = None, *, at: _TimeLike | None = None
+    ) -> _Hits: ...
     def indicator(self, id: int) -> Indicator:
         """The live record with id ``id``; ``IndexError`` when there is none."""
     def indicators(self) -> list[Indicator]:
@@ -677,20 +716,24 @@ class Engine:
         self, value: str, kind: _KindName | None = None, *, at: _TimeLike | None = None
     ) -> list[Indicator]: ...
     def match_ipv4(
-        self, addresses: npt.NDArray[np.uint32], *, at: _TimeLike | None = None
+        self, addresses: _Addresses, *, at: _TimeLike | None = None
     ) -> npt.NDArray[np.bool_]: ...
     def match_ipv6(
-        self, addresses: npt.NDArray[np.uint8], *, at: _TimeLike | None = None
+        self, addresses: _Addresses6, *, at: _TimeLike | None = None
     ) -> npt.NDArray[np.bool_]: ...
     def match_flows(
         self,
-        src: npt.NDArray[np.uint32],
-        dst: npt.NDArray[np.uint32],
+        src: _Addresses,
+        dst: _Addresses,
         *,
         at: _TimeLike | None = None,
-    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+    ) -> _Hits:
         """The ids are those of the current version's snapshot: to resolve them, take a
         ``snapshot()`` and match on it."""
+    def lookup_many(
+        self, values: _Values, kind: _KindName | None = None, *, at: _TimeLike | None = None
+    ) -> _Hits:
+        """As ``match_flows``: ids of the current version's snapshot."""
     def status(self) -> _EngineStatus:
         """The engine's counts and approximate heap bytes (``memory``), and per source its
         records, last success, last error and checkpoint."""

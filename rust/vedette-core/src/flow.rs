@@ -1,9 +1,18 @@
-//! Batch lookups over columns of addresses, as flow records give them.
+//! Batch lookups over columns: of addresses, as flow records give them, and of observed
+//! values (a DNS log's query names, a proxy log's URLs).
+
+use rayon::prelude::*;
 
 use crate::index::Index;
-use crate::indicator::{IndicatorId, Timestamp};
+use crate::indicator::{IndicatorId, Kind, Timestamp};
 
-/// The hits of [`Index::match_flows`]: one `(row, indicator)` pair per hit, by row.
+/// Rows per task of a parallel [`Index::lookup_many`]: enough that a task's overhead (a
+/// few microseconds) vanishes against its lookups, few enough that two cores share a
+/// column of a hundred thousand rows.
+const LOOKUP_BLOCK: usize = 8 * 1024;
+
+/// The hits of [`Index::match_flows`] and [`Index::lookup_many`]: one `(row, indicator)`
+/// pair per hit, by row.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FlowHits {
     pub rows: Vec<u64>,
@@ -81,6 +90,57 @@ impl Index {
     }
 }
 
+impl Index {
+    /// Every `(row, record)` pair of a column of `rows` observed values: row `i` is
+    /// `value(i)` (None: a null), looked up as [`Index::lookup`] looks up one value. A
+    /// value that is not UTF-8, or no valid indicator of `kind` (of any kind when None),
+    /// hits nothing: a log column holds `-`, empty fields and junk beside its values.
+    /// Rows are looked up on the rayon pool, in blocks, and come out in order.
+    pub fn lookup_many<'v>(
+        &self,
+        rows: usize,
+        value: impl Fn(usize) -> Option<&'v [u8]> + Sync,
+        kind: Option<Kind>,
+        at: Timestamp,
+    ) -> FlowHits {
+        lookup_rows(rows, value, |v| self.lookup(v, kind, at).ok())
+    }
+}
+
+/// [`Index::lookup_many`] with any one-value `lookup` (an index's, a snapshot's).
+pub(crate) fn lookup_rows<'v>(
+    rows: usize,
+    value: impl Fn(usize) -> Option<&'v [u8]> + Sync,
+    lookup: impl Fn(&str) -> Option<Vec<IndicatorId>> + Sync,
+) -> FlowHits {
+    let block = |start: usize| {
+        let mut hits = FlowHits::default();
+        for row in start..(start + LOOKUP_BLOCK).min(rows) {
+            let Some(text) = value(row).and_then(|v| std::str::from_utf8(v).ok()) else {
+                continue;
+            };
+            if let Some(ids) = lookup(text) {
+                hits.rows.extend(std::iter::repeat_n(row as u64, ids.len()));
+                hits.indicators.extend_from_slice(&ids);
+            }
+        }
+        hits
+    };
+    if rows <= LOOKUP_BLOCK {
+        return block(0);
+    }
+    let blocks: Vec<FlowHits> =
+        (0..rows).step_by(LOOKUP_BLOCK).collect::<Vec<_>>().into_par_iter().map(block).collect();
+    let mut hits = FlowHits::default();
+    hits.rows.reserve(blocks.iter().map(|b| b.rows.len()).sum());
+    hits.indicators.reserve(hits.rows.capacity());
+    for b in blocks {
+        hits.rows.extend_from_slice(&b.rows);
+        hits.indicators.extend_from_slice(&b.indicators);
+    }
+    hits
+}
+
 fn check_out(addresses: usize, out: usize) {
     assert_eq!(out, addresses, "out has {out} slots for {addresses} addresses");
 }
@@ -102,6 +162,41 @@ mod tests {
         assert_eq!(out, [true, true, false], "ipv4");
         index().match_ipv6(&v6, 0, &mut out);
         assert_eq!(out, [true, true, false], "ipv6");
+    }
+
+    /// `lookup_many` answers each row as `lookup` does, across blocks and in row order.
+    #[test]
+    fn lookup_many_is_lookup_per_row() {
+        let index =
+            Index::new(["10.0.0.0/8", "evil.example", "http://a.example/x", "2001:db8::/32"]).unwrap();
+        let column: Vec<Option<&[u8]>> = [
+            Some(&b"www.evil.example"[..]),
+            None,
+            Some(b"10.1.2.3"),
+            Some(b"-"),
+            Some(b""),
+            Some(b"\xff\xfe"),
+            Some(b"a.example/x"),
+            Some(b"2001:db8::1"),
+            Some(b"benign.example"),
+        ]
+        .into_iter()
+        .cycle()
+        .take(9 * 2000)
+        .collect();
+        let hits = index.lookup_many(column.len(), |i| column[i], None, 0);
+        let mut want = super::FlowHits::default();
+        for (row, value) in column.iter().enumerate() {
+            let text = value.and_then(|v| std::str::from_utf8(v).ok());
+            for id in text.and_then(|t| index.lookup(t, None, 0).ok()).unwrap_or_default() {
+                want.rows.push(row as u64);
+                want.indicators.push(id);
+            }
+        }
+        assert_eq!(want.rows.len(), 4 * 2000);
+        assert_eq!(hits, want);
+        let hosts = index.lookup_many(column.len(), |i| column[i], Some(crate::Kind::Domain), 0);
+        assert_eq!(hosts.rows.len(), 2000, "only the host names, as domains");
     }
 
     #[test]

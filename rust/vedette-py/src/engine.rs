@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::PyArray1;
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
@@ -221,7 +221,7 @@ impl PySnapshot {
     fn match_ipv4<'py>(
         &self,
         py: Python<'py>,
-        addresses: PyReadonlyArray1<'py, u32>,
+        addresses: &Bound<'py, PyAny>,
         at: Option<&Bound<'py, PyAny>>,
     ) -> Result<Bound<'py, PyArray1<bool>>> {
         let at = self.at(at)?;
@@ -232,7 +232,7 @@ impl PySnapshot {
     fn match_ipv6<'py>(
         &self,
         py: Python<'py>,
-        addresses: PyReadonlyArray2<'py, u8>,
+        addresses: &Bound<'py, PyAny>,
         at: Option<&Bound<'py, PyAny>>,
     ) -> Result<Bound<'py, PyArray1<bool>>> {
         let at = self.at(at)?;
@@ -244,12 +244,25 @@ impl PySnapshot {
     fn match_flows<'py>(
         &self,
         py: Python<'py>,
-        src: PyReadonlyArray1<'py, u32>,
-        dst: PyReadonlyArray1<'py, u32>,
+        src: &Bound<'py, PyAny>,
+        dst: &Bound<'py, PyAny>,
         at: Option<&Bound<'py, PyAny>>,
     ) -> Result<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
         let at = self.at(at)?;
         array::flows(py, src, dst, |s, d| self.inner.match_flows(s, d, at))
+    }
+
+    #[pyo3(signature = (values, kind=None, *, at=None))]
+    #[allow(clippy::type_complexity)]
+    fn lookup_many<'py>(
+        &self,
+        py: Python<'py>,
+        values: &Bound<'py, PyAny>,
+        kind: Option<&str>,
+        at: Option<&Bound<'py, PyAny>>,
+    ) -> Result<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
+        let (kind, at) = (convert::kind(kind)?, self.at(at)?);
+        array::values(py, values, |chunk| self.inner.lookup_many(chunk.len(), |row| chunk.get(row), kind, at))
     }
 
     /// The record with id `id`, as a match of this snapshot gave it.
@@ -425,7 +438,7 @@ impl PyEngine {
     fn match_ipv4<'py>(
         &self,
         py: Python<'py>,
-        addresses: PyReadonlyArray1<'py, u32>,
+        addresses: &Bound<'py, PyAny>,
         at: Option<&Bound<'py, PyAny>>,
     ) -> Result<Bound<'py, PyArray1<bool>>> {
         self.current().match_ipv4(py, addresses, at)
@@ -435,7 +448,7 @@ impl PyEngine {
     fn match_ipv6<'py>(
         &self,
         py: Python<'py>,
-        addresses: PyReadonlyArray2<'py, u8>,
+        addresses: &Bound<'py, PyAny>,
         at: Option<&Bound<'py, PyAny>>,
     ) -> Result<Bound<'py, PyArray1<bool>>> {
         self.current().match_ipv6(py, addresses, at)
@@ -448,11 +461,24 @@ impl PyEngine {
     fn match_flows<'py>(
         &self,
         py: Python<'py>,
-        src: PyReadonlyArray1<'py, u32>,
-        dst: PyReadonlyArray1<'py, u32>,
+        src: &Bound<'py, PyAny>,
+        dst: &Bound<'py, PyAny>,
         at: Option<&Bound<'py, PyAny>>,
     ) -> Result<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
         self.current().match_flows(py, src, dst, at)
+    }
+
+    /// As `Snapshot.lookup_many` on the current snapshot.
+    #[pyo3(signature = (values, kind=None, *, at=None))]
+    #[allow(clippy::type_complexity)]
+    fn lookup_many<'py>(
+        &self,
+        py: Python<'py>,
+        values: &Bound<'py, PyAny>,
+        kind: Option<&str>,
+        at: Option<&Bound<'py, PyAny>>,
+    ) -> Result<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
+        self.current().lookup_many(py, values, kind, at)
     }
 
     fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {

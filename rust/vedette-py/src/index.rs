@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::PyArray1;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
@@ -297,7 +297,7 @@ impl PyIndex {
     fn match_ipv4<'py>(
         &self,
         py: Python<'py>,
-        addresses: PyReadonlyArray1<'py, u32>,
+        addresses: &Bound<'py, PyAny>,
         at: Option<&Bound<'py, PyAny>>,
     ) -> Result<Bound<'py, PyArray1<bool>>> {
         let at = self.at(at)?;
@@ -308,7 +308,7 @@ impl PyIndex {
     fn match_ipv6<'py>(
         &self,
         py: Python<'py>,
-        addresses: PyReadonlyArray2<'py, u8>,
+        addresses: &Bound<'py, PyAny>,
         at: Option<&Bound<'py, PyAny>>,
     ) -> Result<Bound<'py, PyArray1<bool>>> {
         let at = self.at(at)?;
@@ -320,12 +320,25 @@ impl PyIndex {
     fn match_flows<'py>(
         &self,
         py: Python<'py>,
-        src: PyReadonlyArray1<'py, u32>,
-        dst: PyReadonlyArray1<'py, u32>,
+        src: &Bound<'py, PyAny>,
+        dst: &Bound<'py, PyAny>,
         at: Option<&Bound<'py, PyAny>>,
     ) -> Result<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
         let at = self.at(at)?;
         array::flows(py, src, dst, |s, d| self.inner.match_flows(s, d, at))
+    }
+
+    #[pyo3(signature = (values, kind=None, *, at=None))]
+    #[allow(clippy::type_complexity)]
+    fn lookup_many<'py>(
+        &self,
+        py: Python<'py>,
+        values: &Bound<'py, PyAny>,
+        kind: Option<&str>,
+        at: Option<&Bound<'py, PyAny>>,
+    ) -> Result<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
+        let (kind, at) = (convert::kind(kind)?, self.at(at)?);
+        array::values(py, values, |chunk| self.inner.lookup_many(chunk.len(), |row| chunk.get(row), kind, at))
     }
 
     /// Writes every indicator as a Zeek intel file.

@@ -3,6 +3,7 @@
 
 mod array;
 mod builder;
+mod columns;
 mod convert;
 mod engine;
 mod errors;

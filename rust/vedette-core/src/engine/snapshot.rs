@@ -226,6 +226,19 @@ impl Snapshot {
         Ok(ids)
     }
 
+    /// Every `(row, record)` pair of a column of observed values, as
+    /// [`Index::lookup_many`] gives them, of the live records (ids as for
+    /// [`lookup`](Self::lookup)).
+    pub fn lookup_many<'v>(
+        &self,
+        rows: usize,
+        value: impl Fn(usize) -> Option<&'v [u8]> + Sync,
+        kind: Option<Kind>,
+        at: Timestamp,
+    ) -> FlowHits {
+        crate::flow::lookup_rows(rows, value, |v| self.lookup(v, kind, at).ok())
+    }
+
     /// Writes into `out[i]` whether a live indicator valid at `at` covers
     /// `addresses[i]`, as [`Index::match_ipv4`] does.
     ///
