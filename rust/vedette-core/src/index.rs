@@ -245,26 +245,30 @@ impl Index {
         kind: Option<Kind>,
         at: Timestamp,
     ) -> Result<Vec<IndicatorId>, IndicatorError> {
+        // The commonest value of a log column, a dotted quad, is looked up as normalize
+        // reads it (an address, covered by the entries over it), without writing its
+        // canonical text: that formatting cost more than the lookup.
+        if matches!(kind, None | Some(Kind::Ipv4)) {
+            if let Some(addr) = normalize::plain_ipv4(value) {
+                let mut ids = Vec::new();
+                for &entry in self.tables.ipv4.covering(addr) {
+                    self.valid_records(entry, at, &mut ids);
+                }
+                return Ok(ids);
+            }
+        }
+        // The other one, a host name, without normalizing it in full either.
+        let mut buf = [0; 253];
+        if let Some(name) = normalize::plain_host_name(value, kind, &mut buf) {
+            let mut entries = Vec::new();
+            self.name_entries(name, &mut entries);
+            return Ok(self.valid_records_of(entries, at));
+        }
         let observed = normalize::normalize(value, kind, false)?;
         let mut entries: Vec<u32> = Vec::new();
         let (t, all) = (&self.tables, &self.entries);
         match observed.kind {
-            Kind::Domain | Kind::Hostname => {
-                let name = observed.value.as_bytes();
-                if let Some(slot) = t.names.get(all, name) {
-                    entries.push(slot.hostname);
-                }
-                let mut suffix = name;
-                loop {
-                    if let Some(slot) = t.names.get(all, suffix) {
-                        entries.push(slot.domain);
-                    }
-                    match memchr::memchr(b'.', suffix) {
-                        Some(dot) => suffix = &suffix[dot + 1..],
-                        None => break,
-                    }
-                }
-            }
+            Kind::Domain | Kind::Hostname => self.name_entries(observed.value.as_bytes(), &mut entries),
             Kind::Ipv4 | Kind::Ipv6 => {
                 let covering = match observed.ip {
                     Some(IpRange::V4 { first, .. }) => t.ipv4.covering(first),
@@ -278,11 +282,35 @@ impl Index {
             Kind::String => entries.extend(t.string_values.get(all, observed.value.as_bytes())),
             _ => entries.extend(t.hashes.get(all, observed.value.as_bytes())),
         }
+        Ok(self.valid_records_of(entries, at))
+    }
+
+    /// The records valid at `at` of `entries` (`NO_ENTRY` slots skipped).
+    fn valid_records_of(&self, entries: Vec<u32>, at: Timestamp) -> Vec<IndicatorId> {
         let mut ids = Vec::new();
         for entry in entries.into_iter().filter(|&e| e != NO_ENTRY) {
             self.valid_records(entry, at, &mut ids);
         }
-        Ok(ids)
+        ids
+    }
+
+    /// The entries a canonical host name hits: the hostname entry equal to it, and the
+    /// domain entries of itself and every parent.
+    fn name_entries(&self, name: &[u8], entries: &mut Vec<u32>) {
+        let (t, all) = (&self.tables, &self.entries);
+        if let Some(slot) = t.names.get(all, name) {
+            entries.push(slot.hostname);
+        }
+        let mut suffix = name;
+        loop {
+            if let Some(slot) = t.names.get(all, suffix) {
+                entries.push(slot.domain);
+            }
+            match suffix.iter().position(|&b| b == b'.') {
+                Some(dot) => suffix = &suffix[dot + 1..],
+                None => break,
+            }
+        }
     }
 
     /// The IPv4 addresses that some indicator covers (validity aside), as a roaring

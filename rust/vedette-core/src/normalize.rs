@@ -131,6 +131,60 @@ pub(crate) fn is_public_suffix(name: &str) -> bool {
 }
 
 /// A strict dotted quad: four octets 0-255 without leading zeros, nothing else.
+/// The canonical form of a value that is a plain host name, written into `buf`, when
+/// [`normalize`] would give exactly that as a `domain` (with `kind` `domain` or
+/// `hostname`, or none: then inference must call it a host name too); `None` for
+/// anything else, which the caller normalizes in full.
+///
+/// Plain: ASCII letters, digits, `-`, `_` and dots only (one trailing dot allowed), at
+/// least two labels, each of 1 to 63 bytes, 253 at most, the last not all digits, and,
+/// when the kind is inferred, a last label that is a top-level one. Such a value holds no
+/// byte that an address, hash, URL, e-mail or string rule of inference looks for before
+/// the host-name rule (no `:`, `/`, `@`, whitespace; a letter, so no dotted quad or range;
+/// a dot, so no hash), so inference reaches that rule, and [`host_name`] only lowercases it.
+pub(crate) fn plain_host_name<'b>(
+    value: &str,
+    kind: Option<Kind>,
+    buf: &'b mut [u8; 253],
+) -> Option<&'b [u8]> {
+    if !matches!(kind, None | Some(Kind::Domain | Kind::Hostname)) {
+        return None;
+    }
+    let v = value.trim_matches(is_ws);
+    let v = v.strip_suffix('.').unwrap_or(v).as_bytes();
+    let name = buf.get_mut(..v.len())?;
+    // Whole-slice passes (copy, lowercase, classify), which compile to tight loops, then
+    // the labels.
+    name.copy_from_slice(v);
+    name.make_ascii_lowercase();
+    let host_byte = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.');
+    if !name.iter().all(host_byte) {
+        return None;
+    }
+    let mut labels = 0;
+    for label in name.split(|&b| b == b'.') {
+        if label.is_empty() || label.len() > 63 {
+            return None;
+        }
+        labels += 1;
+    }
+    let last = &name[name.iter().rposition(|&b| b == b'.').map_or(0, |dot| dot + 1)..];
+    if labels < 2 || last.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // SAFETY of the unwrap: the name is ASCII.
+    if kind.is_none() && !is_top_level_label(std::str::from_utf8(last).unwrap()) {
+        return None;
+    }
+    Some(name)
+}
+
+/// The address of a value that is one dotted quad (whitespace around it aside), as
+/// [`normalize`] reads it with kind `ipv4` or none: `None` for anything else.
+pub(crate) fn plain_ipv4(value: &str) -> Option<u32> {
+    parse_ipv4(value.trim_matches(is_ws).as_bytes())
+}
+
 pub(crate) fn parse_ipv4(bytes: &[u8]) -> Option<u32> {
     ipv4_prefix(bytes).and_then(|(len, addr)| (len == bytes.len()).then_some(addr))
 }
@@ -270,6 +324,16 @@ fn infer(v: &str, strict: bool) -> Result<Normalized, IndicatorError> {
 /// (non-ASCII letters for IDNs), one trailing dot allowed, ending in a top-level label.
 fn looks_like_hostname(v: &str) -> bool {
     let v = v.strip_suffix('.').unwrap_or(v);
+    if v.is_ascii() {
+        // The same rule on bytes, the common case: a column of host names goes through here.
+        let Some(dot) = memchr::memrchr(b'.', v.as_bytes()) else {
+            return false;
+        };
+        let label_ok = |l: &[u8]| {
+            !l.is_empty() && l.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        return v.as_bytes().split(|&b| b == b'.').all(label_ok) && is_top_level_label(&v[dot + 1..]);
+    }
     let label_ok = |l: &str| {
         !l.is_empty()
             && l.chars().all(|c| {
@@ -321,6 +385,23 @@ type IpError = (Kind, String);
 /// Parses an address, a network `addr/len` or a range `first-last` of either family.
 /// `None`: the value does not look like one (inference moves on to the next rule).
 fn parse_ip(v: &str, strict: bool) -> Option<Result<ParsedIp, IpError>> {
+    // Addresses, networks and ranges are written with hex digits, `.`, `:`, `/`, `-` and
+    // spaces only (a zone after `%` aside, refused below with its reason): any other
+    // byte, as most host names hold, makes every branch below give None, so we say so at
+    // once.
+    if cannot_be_ip(v) {
+        return None;
+    }
+    parse_ip_text(v, strict)
+}
+
+/// The quick test of [`parse_ip`]: a byte no address, network or range is written with.
+fn cannot_be_ip(v: &str) -> bool {
+    let ip_byte = |b: u8| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'/' | b'-') || is_ws(b as char);
+    !v.contains('%') && !v.bytes().all(ip_byte)
+}
+
+fn parse_ip_text(v: &str, strict: bool) -> Option<Result<ParsedIp, IpError>> {
     // IPv4 and IPv6 text never holds '-' or '/', so the first one splits the value.
     if let Some((a, b)) = v.split_once('-') {
         let (a_text, b_text) = (a.trim_matches(is_ws), b.trim_matches(is_ws));
@@ -383,12 +464,11 @@ fn parse_addr(s: &str) -> Option<Result<(u128, bool), IpError>> {
 /// Why `s`, four dot-separated runs of digits (what a user means as a dotted quad), is not
 /// a valid one; `None` when it is not shaped like that or is valid.
 fn quad_error(s: &str) -> Option<String> {
-    let octets: Vec<&str> = s.split('.').collect();
-    let shaped = |o: &&str| !o.is_empty() && o.bytes().all(|b| b.is_ascii_digit());
-    if octets.len() != 4 || !octets.iter().all(shaped) {
+    let shaped = |o: &str| !o.is_empty() && o.bytes().all(|b| b.is_ascii_digit());
+    if s.split('.').count() != 4 || !s.split('.').all(shaped) {
         return None;
     }
-    octets.into_iter().find_map(|o| {
+    s.split('.').find_map(|o| {
         if o.len() > 1 && o.starts_with('0') {
             Some(format!("octet {o} has a leading zero"))
         } else if o.len() > 3 || o.parse::<u32>().is_ok_and(|n| n > 255) {
@@ -447,25 +527,33 @@ fn check_host_name(ascii: &str) -> Result<(), String> {
     if ascii.len() > 253 {
         return Err(format!("host name is {} bytes, longer than the 253-byte limit", ascii.len()));
     }
-    for label in ascii.split('.') {
+    // Label by label, as memchr finds the dots: a lookup of a column of host names
+    // spends much of its time here.
+    let bytes = ascii.as_bytes();
+    let mut start = 0;
+    loop {
+        let end = memchr::memchr(b'.', &bytes[start..]).map_or(bytes.len(), |dot| start + dot);
+        let label = &bytes[start..end];
         if label.is_empty() {
             return Err("empty label".into());
         }
         if label.len() > 63 {
             return Err(format!("label is {} bytes, longer than the 63-byte limit", label.len()));
         }
-        let bad = label
-            .bytes()
-            .find(|&b| !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'));
-        if let Some(b) = bad {
+        let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_';
+        if let Some(&b) = label.iter().find(|&&b| !allowed(b)) {
             return Err(format!("character {:?} is not allowed in a host name", b as char));
         }
+        if end == bytes.len() {
+            // As in the WHATWG URL parser: a numeric last label means an IPv4 address, not
+            // a name.
+            if label.iter().all(u8::is_ascii_digit) {
+                return Err("last label is numeric: not a host name".into());
+            }
+            return Ok(());
+        }
+        start = end + 1;
     }
-    // As in the WHATWG URL parser: a numeric last label means an IPv4 address, not a name.
-    if ascii.rsplit('.').next().is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit())) {
-        return Err("last label is numeric: not a host name".into());
-    }
-    Ok(())
 }
 
 /// A URL as `host[:port]/path[?query]`: scheme, userinfo and fragment dropped.

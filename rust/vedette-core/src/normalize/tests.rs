@@ -426,3 +426,39 @@ proptest::proptest! {
         }
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8192))]
+    /// The quick test of `parse_ip` turns away only what the parse would: values of
+    /// address bytes mixed with a few others, zones, ranges and networks among them.
+    #[test]
+    fn what_cannot_be_an_ip_does_not_parse_as_one(
+        value in "[0-9a-fA-F.:/ %-]{0,12}[g-zG-Z_\\[\\]@]?[0-9a-fA-F.:/ %-]{0,12}|(::ffff:)?[0-9]{1,3}(\\.[0-9]{1,3}){3}(/[0-9x]{1,2}| ?- ?[0-9.x]{1,12})?",
+        strict in proptest::bool::ANY,
+    ) {
+        if cannot_be_ip(&value) {
+            proptest::prop_assert!(parse_ip_text(&value, strict).is_none(), "{value:?}");
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8192))]
+    /// What the quick host-name path of a lookup writes is what normalization writes, of
+    /// the kind given or inferred.
+    #[test]
+    fn plain_host_names_normalize_as_the_quick_path_writes_them(
+        value in " ?[a-zA-Z0-9_-]{0,5}(\\.[a-zA-Z0-9_-]{0,4}){0,3}\\.(com|DE|example|exe|xn--p1ai|[a-z0-9-]{0,3})\\.{0,2} ?",
+        kind in proptest::sample::select(&[None, Some(Domain), Some(Hostname), Some(Url)][..]),
+    ) {
+        let mut buf = [0; 253];
+        if let Some(name) = plain_host_name(&value, kind, &mut buf) {
+            let n = normalize(&value, kind, false);
+            let want = std::str::from_utf8(name).unwrap();
+            proptest::prop_assert!(
+                n.as_ref().is_ok_and(|n| matches!(n.kind, Domain | Hostname) && n.value == want),
+                "{kind:?} {value:?}: {n:?} against {want:?}"
+            );
+        }
+    }
+}
