@@ -660,8 +660,33 @@ fn email(v: &str) -> Result<String, String> {
             "character {c:?} in the local part can never match in text (only letters, digits and ._%+- can)"
         ));
     }
+    if let Some(reason) = unmatchable_local_part(local.as_bytes()) {
+        return Err(reason);
+    }
     let domain = host_name(domain)?;
     Ok(format!("{}@{domain}", local.to_ascii_lowercase()))
+}
+
+/// The longest e-mail local part the text scanner walks back over from an `@` (RFC 5321
+/// allows 64 bytes; feeds hold longer ones now and then).
+pub(crate) const MAX_LOCAL_PART: usize = 256;
+
+/// Why a local part of the allowed bytes could still never be found in text: longer than
+/// the scanner reads, or holding a percent escape, which every boundary rule reads as a
+/// separator (docs/semantics.md §4.3), so that the address found ends at the escape.
+fn unmatchable_local_part(local: &[u8]) -> Option<String> {
+    if local.len() > MAX_LOCAL_PART {
+        return Some(format!(
+            "local part is {} bytes, longer than the {MAX_LOCAL_PART} bytes text is read back for",
+            local.len()
+        ));
+    }
+    let escape =
+        local.windows(3).find(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())?;
+    Some(format!(
+        "percent escape {} in the local part can never match: text reads it as a separator",
+        String::from_utf8_lossy(escape)
+    ))
 }
 
 /// A hash digest: hex of exactly the kind's length, lowercased.
@@ -693,7 +718,10 @@ pub(crate) fn is_plainly_canonical(kind: Kind, value: &str) -> bool {
         Kind::Email => value.split_once('@').is_some_and(|(local, domain)| {
             let local_byte =
                 |b: u8| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'%' | b'+' | b'-');
-            !local.is_empty() && local.bytes().all(local_byte) && host(domain)
+            !local.is_empty()
+                && local.bytes().all(local_byte)
+                && unmatchable_local_part(local.as_bytes()).is_none()
+                && host(domain)
         }),
         Kind::Url => {
             let (name, rest) = value.split_at(crate::build::tables::url_host_len(value));

@@ -40,3 +40,16 @@ refused! {
     url_host_trailing_dot => ("index_from_bytes-url-host-trailing-dot", "to be a canonical url"),
     url_port_not_number => ("index_from_bytes-url-port-not-number", "to be a canonical url"),
 }
+
+/// `normalize_value`: the mode byte `0x0f` (kind inferred, lenient), then the value. An
+/// e-mail address whose local part holds `%44` normalized, and could never be found in
+/// text, where a percent escape is a separator: it is refused now, with the reason.
+#[test]
+fn email_percent_escape() {
+    let bytes = include_bytes!("../../../fuzz/regressions/normalize_value-email-percent-escape");
+    assert_eq!(bytes[0], 0x0f);
+    let value = std::str::from_utf8(&bytes[1..]).unwrap();
+    let err = vedette_core::normalize::normalize(value, None, false).unwrap_err().to_string();
+    assert!(err.contains("percent escape %44 in the local part"), "{err}");
+    assert!(Index::new([value]).is_err());
+}

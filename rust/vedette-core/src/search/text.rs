@@ -13,8 +13,7 @@ use crate::build::urls::PathText;
 use crate::indicator::Kind;
 use crate::normalize;
 
-/// Longest e-mail local part we walk back over; RFC 5321 allows 64 bytes.
-const MAX_LOCAL_PART: usize = 256;
+use crate::normalize::MAX_LOCAL_PART;
 
 /// The name pass: host names, URL hosts and e-mail domains, in the runs of
 /// `[A-Za-z0-9_.-]` and bytes >= 0x80.
