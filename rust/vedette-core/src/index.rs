@@ -1,6 +1,7 @@
 //! [`Index`]: the immutable compiled form of a set of indicators.
 
-use crate::build::tables::{Tables, NO_ENTRY};
+use crate::build::filter::for_each_suffix_hash;
+use crate::build::tables::{NameSlot, Tables, NO_ENTRY};
 use crate::entries::Entries;
 use crate::error::{BuildError, DeserializeError, IndicatorError};
 use crate::indicator::{Indicator, IndicatorId, Kind, Meta, Timestamp};
@@ -294,22 +295,35 @@ impl Index {
         ids
     }
 
-    /// The entries a canonical host name hits: the hostname entry equal to it, and the
-    /// domain entries of itself and every parent.
+    /// The entries a canonical host name hits: the hostname entry equal to it, then the
+    /// domain entries of itself and every parent, longest first.
+    ///
+    /// The suffixes are hashed from the right as the text scanner hashes them, and the
+    /// walk stops at the first suffix that ends no key, which the build's filters tell
+    /// without a probe of the table: most names of a log (`www.google.com`) cost a filter
+    /// probe or two, not a cache miss per label.
     fn name_entries(&self, name: &[u8], entries: &mut Vec<u32>) {
-        let (t, all) = (&self.tables, &self.entries);
-        if let Some(slot) = t.names.get(all, name) {
-            entries.push(slot.hostname);
-        }
-        let mut suffix = name;
-        loop {
-            if let Some(slot) = t.names.get(all, suffix) {
-                entries.push(slot.domain);
+        let t = &self.tables;
+        let mut found: Vec<(usize, NameSlot)> = Vec::new();
+        let mut last_label = true;
+        for_each_suffix_hash(name, 0, |label, hash| {
+            let single_label = std::mem::take(&mut last_label);
+            let suffixes = if single_label { &t.last_label_filter } else { &t.suffix_filter };
+            if !suffixes.contains(hash) {
+                return false;
             }
-            match suffix.iter().position(|&b| b == b'.') {
-                Some(dot) => suffix = &suffix[dot + 1..],
-                None => break,
+            if (!single_label || t.dotless_names) && t.name_filter.contains(hash) {
+                if let Some(slot) = t.names.get(&self.entries, &name[label..]) {
+                    found.push((label, *slot));
+                }
             }
+            true
+        });
+        for &(label, slot) in found.iter().rev() {
+            if label == 0 {
+                entries.push(slot.hostname);
+            }
+            entries.push(slot.domain);
         }
     }
 

@@ -2,6 +2,7 @@
 //! means the same thing on either side.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::IndicatorError;
 use crate::indicator::Kind;
@@ -72,6 +73,39 @@ pub fn normalize(value: &str, kind: Option<Kind>, strict: bool) -> Result<Normal
 /// (ICANN section) or a special-use name (`example`, `test`, `invalid`, `localhost`,
 /// `local`, `onion`). IDN labels count in their Unicode and their A-label form.
 pub fn is_top_level_label(label: &str) -> bool {
+    is_top_level_label_bytes(label.as_bytes())
+}
+
+/// [`is_top_level_label`] of ASCII bytes (any other byte: never), remembered for labels
+/// of up to 7 bytes: a column of host names asks about `com` and a few others again and
+/// again, and the list lookup costs a few hundred instructions.
+fn is_top_level_label_bytes(label: &[u8]) -> bool {
+    // A slot holds the label's bytes, lowercased, in its low 56 bits, its length in the
+    // next three, then a bit saying
+    // the slot is set and one for the answer. Threads may race on a slot; each store is a
+    // whole answer, so a reader sees an old answer or a new one, both right.
+    static MEMO: [AtomicU64; 64] = [const { AtomicU64::new(0) }; 64];
+    const SET: u64 = 1 << 62;
+    const YES: u64 = 1 << 63;
+    if label.is_empty() || label.len() > 7 {
+        return is_top_level_label_uncached(label);
+    }
+    let bytes = label.iter().rev().fold(0u64, |word, &b| word << 8 | u64::from(b.to_ascii_lowercase()));
+    let packed = bytes | (label.len() as u64) << 56;
+    let slot = &MEMO[(packed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize];
+    let seen = slot.load(Ordering::Relaxed);
+    if seen & SET != 0 && seen & !(SET | YES) == packed {
+        return seen & YES != 0;
+    }
+    let answer = is_top_level_label_uncached(label);
+    slot.store(packed | SET | if answer { YES } else { 0 }, Ordering::Relaxed);
+    answer
+}
+
+fn is_top_level_label_uncached(label: &[u8]) -> bool {
+    let Ok(label) = std::str::from_utf8(label) else {
+        return false;
+    };
     let mut buf = [0; 65];
     dotted_lower(label, &mut buf).is_some_and(|dotted| {
         matches!(&dotted[1..], b"example" | b"test" | b"invalid" | b"localhost" | b"local" | b"onion")
@@ -150,34 +184,61 @@ pub(crate) fn plain_host_name<'b>(
     if !matches!(kind, None | Some(Kind::Domain | Kind::Hostname)) {
         return None;
     }
-    let v = value.trim_matches(is_ws);
-    let v = v.strip_suffix('.').unwrap_or(v).as_bytes();
+    // Whitespace that this trims and normalize keeps is none; a vertical tab, which
+    // normalize trims and this keeps, is a byte of no class below: the long way.
+    let v = value.as_bytes().trim_ascii();
+    let v = v.strip_suffix(b".").unwrap_or(v);
     let name = buf.get_mut(..v.len())?;
-    // Whole-slice passes (copy, lowercase, classify), which compile to tight loops, then
-    // the labels.
-    name.copy_from_slice(v);
-    name.make_ascii_lowercase();
-    let host_byte = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.');
-    if !name.iter().all(host_byte) {
-        return None;
-    }
-    let mut labels = 0;
-    for label in name.split(|&b| b == b'.') {
-        if label.is_empty() || label.len() > 63 {
-            return None;
+    // One pass over the bytes with a table: lower-cased into `name`, labels measured as
+    // the dots go by.
+    let (mut label_start, mut labels, mut digits_only) = (0, 0, true);
+    for (i, (out, &b)) in name.iter_mut().zip(v).enumerate() {
+        let class = HOST_BYTES[b as usize];
+        *out = b | (class & LOWER_BIT);
+        match class & !LOWER_BIT {
+            DIGIT => {}
+            NAME => digits_only = false,
+            DOT => {
+                if i == label_start || i - label_start > 63 {
+                    return None;
+                }
+                (label_start, labels, digits_only) = (i + 1, labels + 1, true);
+            }
+            _ => return None,
         }
-        labels += 1;
     }
-    let last = &name[name.iter().rposition(|&b| b == b'.').map_or(0, |dot| dot + 1)..];
-    if labels < 2 || last.iter().all(u8::is_ascii_digit) {
+    let last = &name[label_start..];
+    if labels == 0 || last.is_empty() || last.len() > 63 || digits_only {
         return None;
     }
-    // SAFETY of the unwrap: the name is ASCII.
-    if kind.is_none() && !is_top_level_label(std::str::from_utf8(last).unwrap()) {
+    if kind.is_none() && !is_top_level_label_bytes(last) {
         return None;
     }
     Some(name)
 }
+
+/// What [`plain_host_name`] reads of each byte: its class, and the bit that lower-cases
+/// it (set for `A`-`Z` only).
+const HOST_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = match c {
+            b'0'..=b'9' => DIGIT,
+            b'a'..=b'z' | b'-' | b'_' => NAME,
+            b'A'..=b'Z' => NAME | LOWER_BIT,
+            b'.' => DOT,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+};
+const DIGIT: u8 = 1;
+const NAME: u8 = 2;
+const DOT: u8 = 3;
+const LOWER_BIT: u8 = 0x20;
 
 /// The address of a value that is one dotted quad (whitespace around it aside), as
 /// [`normalize`] reads it with kind `ipv4` or none: `None` for anything else.

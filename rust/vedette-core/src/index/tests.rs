@@ -74,3 +74,50 @@ fn files_a_builder_writes_load() {
     assert_eq!(index.len(), entries.len());
     assert!(index.indicators().all(|i| i.meta.valid_from == edge.valid_from));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+    /// `lookup` of a host name hits what docs/semantics.md §5.1 says, read plainly: the
+    /// hostname indicator equal to it and the domain indicators equal to it or to a parent,
+    /// whatever the filters the walk consults say. Few labels, so that names share them.
+    #[test]
+    fn lookup_of_a_name_hits_itself_and_its_parents(
+        indicators in proptest::collection::vec(("[ab]{1,2}(\\.[ab]{1,2}){0,3}", proptest::bool::ANY), 1..12),
+        queries in proptest::collection::vec("[ab]{1,2}(\\.[ab]{1,2}){0,4}", 1..24),
+    ) {
+        // `.example` makes every name one of several labels with a known top-level label.
+        let mut builder = crate::IndexBuilder::new();
+        let mut values = Vec::new();
+        for (name, as_domain) in &indicators {
+            let (kind, value) = (if *as_domain { Kind::Domain } else { Kind::Hostname }, format!("{name}.example"));
+            if builder.add(&value, Some(kind), Meta::default()).is_ok() {
+                values.push((kind, value));
+            }
+        }
+        let index = builder.build().unwrap();
+        for query in &queries {
+            let query = format!("{query}.example");
+            let mut want: Vec<(Kind, String)> = values
+                .iter()
+                .filter(|(kind, value)| match kind {
+                    Kind::Hostname => *value == query,
+                    _ => query == *value || query.ends_with(&format!(".{value}")),
+                })
+                .cloned()
+                .collect();
+            let mut got: Vec<(Kind, String)> = index
+                .lookup(&query, None, 0)
+                .unwrap()
+                .into_iter()
+                .map(|id| {
+                    let record = index.indicator(id);
+                    (record.kind, record.value.to_string())
+                })
+                .collect();
+            want.sort();
+            want.dedup();
+            got.sort();
+            proptest::prop_assert_eq!(got, want, "{}", query);
+        }
+    }
+}

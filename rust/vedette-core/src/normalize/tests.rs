@@ -465,3 +465,24 @@ proptest::proptest! {
         }
     }
 }
+
+/// The memo of top-level labels answers as the list does, whatever shares its slots.
+#[test]
+fn remembered_top_level_labels_are_the_lists() {
+    let labels: Vec<Vec<u8>> =
+        ["com", "COM", "exe", "de", "example", "zz", "xn--p1ai", "local", "a", "a\0", "onion", "io"]
+            .iter()
+            .map(|l| l.as_bytes().to_vec())
+            .chain((0..300u32).map(|n| format!("l{n}").into_bytes()))
+            .collect();
+    for _ in 0..3 {
+        for label in &labels {
+            assert_eq!(is_top_level_label_bytes(label), is_top_level_label_uncached(label), "{label:?}");
+        }
+    }
+    assert!(
+        is_top_level_label_bytes(b"com")
+            && is_top_level_label_bytes(b"COM")
+            && !is_top_level_label_bytes(b"exe")
+    );
+}
