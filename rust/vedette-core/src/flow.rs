@@ -2,6 +2,7 @@
 //! values (a DNS log's query names, a proxy log's URLs).
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::index::Index;
 use crate::indicator::{IndicatorId, Kind, Timestamp};
@@ -103,7 +104,7 @@ impl Index {
         kind: Option<Kind>,
         at: Timestamp,
     ) -> FlowHits {
-        lookup_rows(rows, value, |v| self.lookup(v, kind, at).ok())
+        lookup_rows(rows, value, Repeats::Reuse, |v| self.lookup(v, kind, at).ok())
     }
 }
 
@@ -111,17 +112,33 @@ impl Index {
 pub(crate) fn lookup_rows<'v>(
     rows: usize,
     value: impl Fn(usize) -> Option<&'v [u8]> + Sync,
+    repeat: Repeats,
     lookup: impl Fn(&str) -> Option<Vec<IndicatorId>> + Sync,
 ) -> FlowHits {
     let block = |start: usize| {
         let mut hits = FlowHits::default();
+        // Log columns repeat their values (a DNS log asks for the same few thousand names
+        // all day): within a block, a value seen before takes the ids of its first row
+        // from here, a hash probe instead of a lookup.
+        let mut seen: FxHashMap<&[u8], (usize, usize)> = FxHashMap::default();
         for row in start..(start + LOOKUP_BLOCK).min(rows) {
-            let Some(text) = value(row).and_then(utf8) else {
+            let Some(bytes) = value(row) else {
                 continue;
             };
-            if let Some(ids) = lookup(text) {
+            if repeat == Repeats::Reuse {
+                if let Some(&(from, to)) = seen.get(bytes) {
+                    hits.rows.extend(std::iter::repeat_n(row as u64, to - from));
+                    hits.indicators.extend_from_within(from..to);
+                    continue;
+                }
+            }
+            let from = hits.indicators.len();
+            if let Some(ids) = utf8(bytes).and_then(&lookup) {
                 hits.rows.extend(std::iter::repeat_n(row as u64, ids.len()));
                 hits.indicators.extend_from_slice(&ids);
+            }
+            if repeat == Repeats::Reuse {
+                seen.insert(bytes, (from, hits.indicators.len()));
             }
         }
         hits
@@ -139,6 +156,15 @@ pub(crate) fn lookup_rows<'v>(
         hits.indicators.extend_from_slice(&b.indicators);
     }
     hits
+}
+
+/// Whether [`lookup_rows`] may answer a repeated value from its first row: yes for a
+/// lookup that is a function of the value alone; no for one that counts what it is asked
+/// (a snapshot keeping sightings counts every row).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repeats {
+    Reuse,
+    LookUpEach,
 }
 
 /// `bytes` as text when they are UTF-8. Most values of a log column are ASCII, which a

@@ -236,7 +236,12 @@ impl Snapshot {
         kind: Option<Kind>,
         at: Timestamp,
     ) -> FlowHits {
-        crate::flow::lookup_rows(rows, value, |v| self.lookup(v, kind, at).ok())
+        // Sightings count every row a record hits: each row is looked up.
+        let repeats = match self.counters {
+            Some(_) => crate::flow::Repeats::LookUpEach,
+            None => crate::flow::Repeats::Reuse,
+        };
+        crate::flow::lookup_rows(rows, value, repeats, |v| self.lookup(v, kind, at).ok())
     }
 
     /// Writes into `out[i]` whether a live indicator valid at `at` covers

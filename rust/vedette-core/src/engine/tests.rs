@@ -498,3 +498,17 @@ fn a_pause_in_updates_compacts_what_is_pending() {
     assert!(engine.snapshot().find(b"b.example", 0).len() == 1);
     engine.close();
 }
+
+/// A column looked up counts a sighting per row that hits, repeated values included
+/// (the batch reuses a repeated value's answer only where nothing is counted).
+#[test]
+fn lookup_many_counts_every_row() {
+    let engine = Engine::with_options(EngineOptions { sightings: true, ..options() });
+    engine.add("s1", "a.example", None, Meta::default()).unwrap();
+    let column: [&[u8]; 4] = [b"a.example", b"www.a.example", b"a.example", b"b.example"];
+    let snapshot = engine.snapshot();
+    let hits = snapshot.lookup_many(column.len(), |i| Some(column[i]), None, 5);
+    assert_eq!(hits.rows, [0, 1, 2]);
+    let counts: Vec<_> = engine.sightings(true).into_iter().map(|s| (s.value, s.count)).collect();
+    assert_eq!(counts, [("a.example".to_string(), 3)]);
+}
