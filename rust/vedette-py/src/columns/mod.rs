@@ -354,26 +354,17 @@ fn strings<'a>(format: &str, array: &'a ffi::Array) -> PyResult<Strings<'a>> {
         // SAFETY: the data buffer holds the bytes up to the last offset, by the format.
         Ok(unsafe { std::slice::from_raw_parts(data, end) })
     };
-    let offsets_of = |i: usize| array.buffer(i);
     match format {
         "u" | "U" if length == 0 => Ok(Strings::Owned(&[])),
         "u" => {
-            let base = offsets_of(1).cast::<i32>();
-            if base.is_null() || !base.is_aligned() {
-                return Err(PyValueError::new_err(format!("{what}: Arrow offsets missing or misaligned")));
-            }
-            // SAFETY: `length + 1` offsets from the array's offset, by the format.
-            let offsets = unsafe { std::slice::from_raw_parts(base.add(offset), length + 1) };
+            // SAFETY: a string array's buffer 1 holds `length + 1` i32 offsets.
+            let offsets = unsafe { offsets_buffer::<i32>(array, offset, length)? };
             let end = usize::try_from(offsets[length]).unwrap_or(0);
             Ok(Strings::Offsets32 { offsets, data: data(end)?, validity })
         }
         "U" => {
-            let base = offsets_of(1).cast::<i64>();
-            if base.is_null() || !base.is_aligned() {
-                return Err(PyValueError::new_err(format!("{what}: Arrow offsets missing or misaligned")));
-            }
-            // SAFETY: as above.
-            let offsets = unsafe { std::slice::from_raw_parts(base.add(offset), length + 1) };
+            // SAFETY: a large_string array's buffer 1 holds `length + 1` i64 offsets.
+            let offsets = unsafe { offsets_buffer::<i64>(array, offset, length)? };
             let end = usize::try_from(offsets[length]).unwrap_or(0);
             Ok(Strings::Offsets64 { offsets, data: data(end)?, validity })
         }
@@ -399,4 +390,17 @@ fn strings<'a>(format: &str, array: &'a ffi::Array) -> PyResult<Strings<'a>> {
             Ok(Strings::Views { views, buffers, validity })
         }
     }
+}
+
+/// The `length + 1` offsets of rows `offset..=offset + length` of a string array.
+///
+/// # Safety
+/// Buffer 1 of the array holds at least `offset + length + 1` offsets of type `O`.
+unsafe fn offsets_buffer<O>(array: &ffi::Array, offset: usize, length: usize) -> PyResult<&[O]> {
+    let base = array.buffer(1).cast::<O>();
+    if base.is_null() || !base.is_aligned() {
+        return Err(PyValueError::new_err("values: Arrow offsets missing or misaligned"));
+    }
+    // SAFETY: by the caller.
+    Ok(unsafe { std::slice::from_raw_parts(base.add(offset), length + 1) })
 }
