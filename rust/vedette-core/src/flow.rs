@@ -120,7 +120,9 @@ pub(crate) fn lookup_rows<'v>(
         // Log columns repeat their values (a DNS log asks for the same few thousand names
         // all day): within a block, a value seen before takes the ids of its first row
         // from here, a hash probe instead of a lookup.
-        let mut seen: FxHashMap<&[u8], (usize, usize)> = FxHashMap::default();
+        let capacity = if repeat == Repeats::Reuse { LOOKUP_BLOCK.min(rows - start) } else { 0 };
+        let mut seen: FxHashMap<&[u8], (usize, usize)> =
+            FxHashMap::with_capacity_and_hasher(capacity, Default::default());
         for row in start..(start + LOOKUP_BLOCK).min(rows) {
             let Some(bytes) = value(row) else {
                 continue;
